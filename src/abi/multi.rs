@@ -1,0 +1,492 @@
+//! The `curl_multi_*` functions of libcurl 7.88's <curl/multi.h>, same
+//! prototypes, same return codes. Their doc comments become include/curlmux.h.
+
+use std::ffi::{c_char, c_int, c_long, c_uint, c_void};
+
+use curl_sys::{CURL, CURLM, CURLMcode, CURLMsg, curl_socket_t, curl_waitfd};
+
+use super::{Target, put, target};
+use crate::engine::libcurl;
+use crate::error::{self, CURLM_BAD_FUNCTION_ARGUMENT, CURLM_BAD_HANDLE, CURLM_OK, to_code};
+use crate::multi::{Multi, WaitKind};
+use crate::panic::boundary;
+use crate::registry;
+
+/// Creates a multi handle.
+///
+/// The first call binds curlmux to the libcurl the process already uses
+/// (`CURLMUX_LIBCURL`, then the next `curl_multi_*` definition after curlmux,
+/// then a loaded libcurl, then `libcurl.so.4`).
+///
+/// Returns the handle, or NULL when no libcurl can be bound (the reason goes
+/// to stderr when `CURLMUX_DEBUG` is set) or resources run out. Free it with
+/// `curl_multi_cleanup`.
+#[unsafe(no_mangle)]
+pub extern "C" fn curl_multi_init() -> *mut CURLM {
+    boundary!({
+        let Ok(lib) = libcurl() else { return std::ptr::null_mut() };
+        match Multi::new(lib) {
+            Ok(m) => {
+                let handle = registry::issue(m);
+                crate::debug::trace!("multi handle created: {handle:p}");
+                handle
+            }
+            Err(e) => {
+                crate::debug::trace!("curl_multi_init failed: {e:?}");
+                std::ptr::null_mut()
+            }
+        }
+    })
+}
+
+/// Destroys a multi handle.
+///
+/// Every easy handle still attached is detached, never freed: each stays
+/// valid and may be added to a multi again. Unfinished transfers are
+/// abandoned without a message; queued messages and every `CURLMsg` pointer
+/// from `curl_multi_info_read` become invalid. Afterwards the handle answers
+/// `CURLM_BAD_HANDLE` to every call (curlmux never reuses its memory for
+/// anything else).
+///
+/// Returns `CURLM_OK`; `CURLM_BAD_HANDLE` for a NULL or already cleaned-up
+/// handle; `CURLM_RECURSIVE_API_CALL` from inside one of its callbacks.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_cleanup(multi: *mut CURLM) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => {
+                let result = m.cleanup();
+                if result.is_ok() {
+                    registry::retire(multi);
+                }
+                to_code(result)
+            }
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe { (lib.multi_cleanup)(multi) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Attaches an easy handle; its transfer starts on the next
+/// `curl_multi_perform` (or `curl_multi_socket_action`). The multi does not
+/// take ownership: the caller frees the easy, after removing it.
+///
+/// Returns `CURLM_OK`; `CURLM_BAD_HANDLE` (bad multi), `CURLM_BAD_EASY_HANDLE`
+/// (NULL or not an easy handle), `CURLM_ADDED_ALREADY` (the easy is in this
+/// or another multi), `CURLM_RECURSIVE_API_CALL` (from inside a callback),
+/// in that order of checking.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_add_handle(multi: *mut CURLM, easy: *mut CURL) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => to_code(m.add(easy)),
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe { (lib.multi_add_handle)(multi, easy) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Detaches an easy handle, at any time, also mid-transfer. A queued message
+/// for it is dropped; a `CURLMsg` pointer already returned for it stays
+/// readable for a while (curlmux keeps the last 4096 removed easies' slots).
+/// The easy is not freed.
+///
+/// Returns `CURLM_OK`, also for an easy in no multi; `CURLM_BAD_HANDLE` (bad
+/// multi); `CURLM_BAD_EASY_HANDLE` (NULL, not an easy, or attached to another
+/// multi); `CURLM_RECURSIVE_API_CALL` (from inside a callback).
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_remove_handle(multi: *mut CURLM, easy: *mut CURL) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => to_code(m.remove(easy)),
+            Target::Libcurl { lib, owner } => {
+                // libcurl detaching an easy from curlmux's engine on its own
+                // (curl_easy_cleanup of an attached easy): keep the books.
+                if let Some(m) = owner {
+                    m.engine_removed(easy);
+                }
+                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+                unsafe { (lib.multi_remove_handle)(multi, easy) }
+            }
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Drives every transfer that can make progress, without blocking.
+///
+/// Work is proportional to the sockets that are ready and the timers that
+/// are due, not to the number of attached transfers.
+///
+/// `*running_handles` (may be NULL) is set to the number of attached
+/// transfers that have not finished.
+///
+/// Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_RECURSIVE_API_CALL` (from
+/// inside a callback), or an error libcurl reported for a transfer.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `running_handles` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_perform(multi: *mut CURLM, running_handles: *mut c_int) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => match m.perform() {
+                Ok(n) => {
+                    // SAFETY: the caller passes NULL or a writable int.
+                    unsafe { put(running_handles, n) };
+                    CURLM_OK
+                }
+                Err(e) => e.into(),
+            },
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe { (lib.multi_perform)(multi, running_handles) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Adds the descriptor to wait on to the caller's `read_fd_set` (the sets are
+/// not cleared first; `write_fd_set` and `exc_fd_set` are left alone).
+///
+/// curlmux reports one descriptor, an epoll fd that becomes readable when any
+/// transfer's socket is ready, when libcurl's next timeout is due and when
+/// `curl_multi_wakeup` is called. So a `select()` loop works with any number
+/// of transfers (no `FD_SETSIZE` limit on their sockets) and wakes on time
+/// even if it never asks `curl_multi_timeout`.
+///
+/// `*max_fd` is set to that descriptor, or -1 when no transfer is attached.
+///
+/// Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_RECURSIVE_API_CALL` (from
+/// inside a callback), `CURLM_BAD_FUNCTION_ARGUMENT` (`max_fd` NULL).
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; each set is NULL or a writable fd_set;
+/// `max_fd` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_fdset(
+    multi: *mut CURLM,
+    read_fd_set: *mut libc::fd_set,
+    write_fd_set: *mut libc::fd_set,
+    exc_fd_set: *mut libc::fd_set,
+    max_fd: *mut c_int,
+) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => {
+                if max_fd.is_null() {
+                    return CURLM_BAD_FUNCTION_ARGUMENT;
+                }
+                let fd = match m.fdset() {
+                    Ok(fd) => fd,
+                    Err(e) => return e.into(),
+                };
+                let fd = fd.filter(|&fd| (fd as usize) < libc::FD_SETSIZE && !read_fd_set.is_null());
+                if let Some(fd) = fd {
+                    // SAFETY: `read_fd_set` is a writable fd_set and fd < FD_SETSIZE.
+                    unsafe { libc::FD_SET(fd, read_fd_set) };
+                }
+                // SAFETY: checked non-NULL above.
+                unsafe { *max_fd = fd.unwrap_or(-1) };
+                CURLM_OK
+            }
+            Target::Libcurl { lib, .. } => {
+                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+                unsafe { (lib.multi_fdset)(multi, read_fd_set, write_fd_set, exc_fd_set, max_fd) }
+            }
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Shared body of curl_multi_wait and curl_multi_poll.
+///
+/// # Safety
+/// As for `curl_multi_wait`.
+unsafe fn wait_common(
+    multi: *mut CURLM,
+    extra_fds: *mut curl_waitfd,
+    extra_nfds: c_uint,
+    timeout_ms: c_int,
+    numfds: *mut c_int,
+    kind: WaitKind,
+) -> Option<CURLMcode> {
+    let Target::Curlmux(m) = target(multi) else { return None };
+    if extra_fds.is_null() && extra_nfds > 0 {
+        return Some(CURLM_BAD_FUNCTION_ARGUMENT);
+    }
+    let extra: &mut [curl_waitfd] = if extra_nfds == 0 {
+        &mut []
+    } else {
+        // SAFETY: the caller passes `extra_nfds` writable curl_waitfd entries.
+        unsafe { std::slice::from_raw_parts_mut(extra_fds, extra_nfds as usize) }
+    };
+    Some(match m.wait(extra, timeout_ms, kind) {
+        Ok(waited) => {
+            // SAFETY: the caller passes NULL or a writable int.
+            unsafe { put(numfds, waited.ready) };
+            CURLM_OK
+        }
+        Err(e) => e.into(),
+    })
+}
+
+/// Waits until a transfer's socket is ready, libcurl's next timeout is due,
+/// one of the caller's `extra_fds` has an event (its `revents` is filled in),
+/// or `timeout_ms` passes. Returns at once when no transfer is attached and
+/// there are no extra descriptors. Does not consume `curl_multi_wakeup`.
+///
+/// `*numfds` (may be NULL) is set to the number of descriptors with events,
+/// the multi's and the extra ones.
+///
+/// Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_RECURSIVE_API_CALL` (from
+/// inside a callback); `CURLM_BAD_FUNCTION_ARGUMENT` (negative timeout);
+/// `CURLM_UNRECOVERABLE_POLL`. Other threads may use the multi meanwhile.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `extra_fds` points to `extra_nfds`
+/// writable entries (or is NULL with 0); `numfds` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_wait(
+    multi: *mut CURLM,
+    extra_fds: *mut curl_waitfd,
+    extra_nfds: c_uint,
+    timeout_ms: c_int,
+    numfds: *mut c_int,
+) -> CURLMcode {
+    boundary!({
+        // SAFETY: arguments passed on as the caller gave them.
+        if let Some(code) = unsafe { wait_common(multi, extra_fds, extra_nfds, timeout_ms, numfds, WaitKind::Wait) } {
+            return code;
+        }
+        match target(multi) {
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe {
+                (lib.multi_wait)(multi, extra_fds, extra_nfds, timeout_ms, numfds)
+            },
+            _ => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// As `curl_multi_wait`, but sleeps up to `timeout_ms` even when there is
+/// nothing to wait on, and returns early when `curl_multi_wakeup` is called
+/// (before or during the call). The wakeup is not counted in `*numfds`.
+///
+/// # Safety
+/// As for `curl_multi_wait`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_poll(
+    multi: *mut CURLM,
+    extra_fds: *mut curl_waitfd,
+    extra_nfds: c_uint,
+    timeout_ms: c_int,
+    numfds: *mut c_int,
+) -> CURLMcode {
+    boundary!({
+        // SAFETY: arguments passed on as the caller gave them.
+        if let Some(code) = unsafe { wait_common(multi, extra_fds, extra_nfds, timeout_ms, numfds, WaitKind::Poll) } {
+            return code;
+        }
+        match target(multi) {
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe {
+                (lib.multi_poll)(multi, extra_fds, extra_nfds, timeout_ms, numfds)
+            },
+            _ => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Makes a current or the next `curl_multi_poll` on this multi return
+/// early. Safe to call from any thread at any time, also from callbacks;
+/// several wakeups before a poll collapse into one.
+///
+/// Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_WAKEUP_FAILURE`.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_wakeup(multi: *mut CURLM) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => to_code(m.wakeup()),
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe { (lib.multi_wakeup)(multi) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Sets `*milliseconds` to the time until libcurl wants
+/// `curl_multi_perform` (or a timeout action) called: 0 means now, -1 means
+/// no timeout is set. A remainder under 1 ms is reported as 1.
+///
+/// Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_RECURSIVE_API_CALL` (from
+/// inside a callback), `CURLM_BAD_FUNCTION_ARGUMENT` (`milliseconds` NULL).
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `milliseconds` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_timeout(multi: *mut CURLM, milliseconds: *mut c_long) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => match m.timeout() {
+                Ok(_) if milliseconds.is_null() => CURLM_BAD_FUNCTION_ARGUMENT,
+                Ok(ms) => {
+                    // SAFETY: checked non-NULL; the caller passes a writable long.
+                    unsafe { *milliseconds = ms };
+                    CURLM_OK
+                }
+                Err(e) => e.into(),
+            },
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe { (lib.multi_timeout)(multi, milliseconds) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Takes the oldest completion message, or returns NULL when none is queued.
+/// `*msgs_in_queue` (may be NULL) is set to the number still queued after
+/// this one (0 when NULL is returned).
+///
+/// Each message is `CURLMSG_DONE` with the transfer's `CURLcode` in
+/// `data.result`; every added transfer yields exactly one. The `CURLMsg` is
+/// owned by the multi and, as in libcurl, lives with its transfer: the
+/// pointer stays valid across later `curl_multi_info_read` calls, at least
+/// until its easy is removed or the multi is cleaned up.
+///
+/// Returns NULL for a NULL or cleaned-up multi and from inside a callback.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `msgs_in_queue` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_info_read(multi: *mut CURLM, msgs_in_queue: *mut c_int) -> *mut CURLMsg {
+    boundary!({
+        let (msg, queued) = match target(multi) {
+            Target::Curlmux(m) => m.info_read().unwrap_or((std::ptr::null_mut(), 0)),
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => return unsafe { (lib.multi_info_read)(multi, msgs_in_queue) },
+            Target::Invalid => (std::ptr::null_mut(), 0),
+        };
+        // SAFETY: the caller passes NULL or a writable int.
+        unsafe { put(msgs_in_queue, queued) };
+        msg
+    })
+}
+
+/// Returns a static, NUL-terminated description of a `CURLMcode`
+/// ("Unknown error" for codes libcurl 7.88 does not define). Never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn curl_multi_strerror(code: CURLMcode) -> *const c_char {
+    boundary!({ error::describe(code).as_ptr() as *const c_char })
+}
+
+/// Tells libcurl that `sockfd` is ready as `ev_bitmask` says
+/// (`CURL_CSELECT_IN/OUT/ERR`, 0 to let libcurl check), or, with
+/// `CURL_SOCKET_TIMEOUT`, that its timeout is due; then drives the transfers
+/// concerned. `*running_handles` (may be NULL) is set as by
+/// `curl_multi_perform`.
+///
+/// Returns `CURLM_OK`, `CURLM_BAD_HANDLE` (also for NULL, where libcurl 7.88
+/// would crash), `CURLM_RECURSIVE_API_CALL` (from inside a callback), or an
+/// error libcurl reported.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `running_handles` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_socket_action(
+    multi: *mut CURLM,
+    sockfd: curl_socket_t,
+    ev_bitmask: c_int,
+    running_handles: *mut c_int,
+) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => match m.socket_action(sockfd, ev_bitmask) {
+                Ok(n) => {
+                    // SAFETY: the caller passes NULL or a writable int.
+                    unsafe { put(running_handles, n) };
+                    CURLM_OK
+                }
+                Err(e) => e.into(),
+            },
+            Target::Libcurl { lib, .. } => {
+                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+                unsafe { (lib.multi_socket_action)(multi, sockfd, ev_bitmask, running_handles) }
+            }
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Deprecated form of `curl_multi_socket_action(multi, sockfd, 0,
+/// running_handles)`, still exported because existing binaries call it.
+///
+/// # Safety
+/// As for `curl_multi_socket_action`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_socket(
+    multi: *mut CURLM,
+    sockfd: curl_socket_t,
+    running_handles: *mut c_int,
+) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            // SAFETY: same contract as this function's.
+            Target::Curlmux(_) => unsafe { curl_multi_socket_action(multi, sockfd, 0, running_handles) },
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe { (lib.multi_socket)(multi, sockfd, running_handles) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Deprecated: drives every transfer as `curl_multi_perform` does. Still
+/// exported because existing binaries (tornado-style sweeps) call it.
+///
+/// # Safety
+/// As for `curl_multi_perform`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_socket_all(multi: *mut CURLM, running_handles: *mut c_int) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            // SAFETY: same contract as this function's.
+            Target::Curlmux(_) => unsafe { curl_multi_perform(multi, running_handles) },
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe { (lib.multi_socket_all)(multi, running_handles) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Attaches a private pointer to a socket libcurl uses, passed back as
+/// `socketp` to the socket callback. Allowed from inside callbacks.
+///
+/// Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_BAD_SOCKET` (libcurl does
+/// not know `sockfd`).
+///
+/// # Safety
+/// `multi` is NULL or a multi handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_assign(multi: *mut CURLM, sockfd: curl_socket_t, sockp: *mut c_void) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => to_code(m.assign(sockfd, sockp)),
+            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+            Target::Libcurl { lib, .. } => unsafe { (lib.multi_assign)(multi, sockfd, sockp) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}

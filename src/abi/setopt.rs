@@ -1,0 +1,75 @@
+//! `curl_multi_setopt`, whose C prototype is variadic.
+//!
+//! Stable Rust cannot define a variadic function, so the one argument every
+//! CURLMOPT takes (a long, a pointer, a function pointer or a curl_off_t) is
+//! read as a fixed third parameter. That is exact for the x86-64 and AArch64
+//! Linux calling conventions, where a variadic integer or pointer argument
+//! travels in the same register as a fixed one; other targets are refused at
+//! build time. The header keeps libcurl's `...` prototype.
+
+#[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+compile_error!("curl_multi_setopt's fixed-argument ABI is only valid on x86-64 and AArch64 Linux");
+
+use std::ffi::{c_long, c_void};
+
+use curl_sys::{CURLM, CURLMcode, CURLMoption};
+
+use super::{Target, target};
+use crate::error::{CURLM_BAD_HANDLE, Error, Result, to_code};
+use crate::multi::MultiOpt;
+use crate::panic::boundary;
+
+/// Decodes a raw argument by the option's type (libcurl's numbering:
+/// LONG 0, OBJECTPOINT 10000, FUNCTIONPOINT 20000, OFF_T 30000).
+fn decode(option: CURLMoption, raw: usize) -> Result<MultiOpt> {
+    use curl_sys::*;
+    let ptr = raw as *mut c_void;
+    Ok(match option {
+        CURLMOPT_SOCKETFUNCTION => MultiOpt::SocketFunction(ptr),
+        CURLMOPT_SOCKETDATA => MultiOpt::SocketData(ptr),
+        CURLMOPT_TIMERFUNCTION => MultiOpt::TimerFunction(ptr),
+        CURLMOPT_TIMERDATA => MultiOpt::TimerData(ptr),
+        CURLMOPT_PUSHFUNCTION => MultiOpt::PushFunction(ptr),
+        CURLMOPT_PUSHDATA => MultiOpt::PushData(ptr),
+        CURLMOPT_PIPELINING
+        | CURLMOPT_MAXCONNECTS
+        | CURLMOPT_MAX_HOST_CONNECTIONS
+        | CURLMOPT_MAX_PIPELINE_LENGTH
+        | CURLMOPT_MAX_TOTAL_CONNECTIONS
+        | CURLMOPT_MAX_CONCURRENT_STREAMS => MultiOpt::EngineLong(option, raw as c_long),
+        CURLMOPT_CONTENT_LENGTH_PENALTY_SIZE | CURLMOPT_CHUNK_LENGTH_PENALTY_SIZE => {
+            MultiOpt::EngineOffT(option, raw as curl_off_t)
+        }
+        CURLMOPT_PIPELINING_SITE_BL | CURLMOPT_PIPELINING_SERVER_BL => MultiOpt::EnginePtr(option, ptr),
+        _ => return Err(Error::UnknownOption),
+    })
+}
+
+/// Sets one option of a multi handle (libcurl 7.88's CURLMOPT_* set).
+///
+/// Declared in <curl/multi.h> as `curl_multi_setopt(CURLM *multi, CURLMoption
+/// option, ...)`; this header does not repeat that declaration.
+///
+/// Options that shape transfers (`PIPELINING`, `MAXCONNECTS`,
+/// `MAX_HOST_CONNECTIONS`, `MAX_TOTAL_CONNECTIONS`, `MAX_CONCURRENT_STREAMS` and
+/// the obsolete pipelining ones, which libcurl accepts and ignores) reach the
+/// libcurl multi inside. `SOCKETFUNCTION`/`SOCKETDATA`, `TIMERFUNCTION`/
+/// `TIMERDATA` and `PUSHFUNCTION`/`PUSHDATA` are stored with the multi.
+///
+/// Returns `CURLM_OK`; `CURLM_BAD_HANDLE` for a NULL or cleaned-up multi;
+/// `CURLM_UNKNOWN_OPTION` for an option libcurl 7.88 does not have;
+/// `CURLM_RECURSIVE_API_CALL` from inside one of the multi's callbacks.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `arg` has the type the option takes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_setopt(multi: *mut CURLM, option: CURLMoption, arg: usize) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => to_code(m.setopt(decode(option, arg))),
+            // SAFETY: forwarded unchanged; the argument travels as it came.
+            Target::Libcurl { lib, .. } => unsafe { (lib.multi_setopt)(multi, option, arg) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}

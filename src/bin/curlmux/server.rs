@@ -1,0 +1,137 @@
+//! The local HTTP server of the demo, the tests and the benchmarks: hyper on
+//! tokio, HTTP/1.1 and HTTP/2 (prior knowledge) on one 127.0.0.1 port.
+//!
+//! Endpoints (sizes in bytes, times in ms). Bodies follow [`pattern`], so a
+//! client can check every byte without a copy of the data.
+//! - `/bytes/N`: N bytes.
+//! - `/delay/MS/N`: N bytes after MS.
+//! - `/trickle/N/K/D`: N bytes in K chunks spread over D.
+//! - `/redirect/K/N`: K redirects (302), then `/bytes/N`.
+//! - `/status/CODE`: that status, body `status CODE\n`.
+//! - `/reset/N`: announces 2N bytes, sends N, then drops the connection.
+//! - `/hang`: accepts the request and never answers.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::Frame;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+type Body = BoxBody<Bytes, std::io::Error>;
+
+/// The byte at offset `i` of every body: printable, with a period that is
+/// not a power of two so misplaced blocks show.
+pub fn pattern(i: usize) -> u8 {
+    b"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36]
+}
+
+fn bytes_from(start: usize, len: usize) -> Bytes {
+    (start..start + len).map(pattern).collect::<Vec<u8>>().into()
+}
+
+/// Binds 127.0.0.1:`port` (0: any free port) and serves until the runtime stops.
+pub async fn serve(port: u16) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(handle);
+                let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    Ok((addr, task))
+}
+
+async fn handle(req: Request<hyper::body::Incoming>) -> Result<Response<Body>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let num = |i: usize| parts.get(i).and_then(|s| s.parse::<usize>().ok());
+    let response = match (parts[0], num(1), num(2), num(3)) {
+        ("bytes", Some(n), None, None) => sized(n, stream(n, 1, Duration::ZERO, None)),
+        ("delay", Some(ms), Some(n), None) => {
+            tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+            sized(n, stream(n, 1, Duration::ZERO, None))
+        }
+        ("trickle", Some(n), Some(k), Some(d)) => {
+            let k = k.max(1);
+            sized(n, stream(n, k, Duration::from_millis(d as u64) / k as u32, None))
+        }
+        ("redirect", Some(k), Some(n), None) => {
+            let next = if k == 0 { format!("/bytes/{n}") } else { format!("/redirect/{}/{n}", k - 1) };
+            Response::builder()
+                .status(StatusCode::FOUND)
+                .header("location", next)
+                .body(full("redirect\n"))
+                .expect("static response")
+        }
+        ("status", Some(code), None, None) => match StatusCode::from_u16(code as u16) {
+            Ok(status) => {
+                Response::builder().status(status).body(full(format!("status {code}\n"))).expect("static response")
+            }
+            Err(_) => not_found(),
+        },
+        ("reset", Some(n), None, None) => sized(2 * n, stream(n, 1, Duration::ZERO, Some(n))),
+        ("hang", None, None, None) => {
+            std::future::pending::<()>().await;
+            unreachable!()
+        }
+        _ => not_found(),
+    };
+    Ok(response)
+}
+
+fn full(text: impl Into<Bytes>) -> Body {
+    Full::new(text.into()).map_err(|never| match never {}).boxed()
+}
+
+fn not_found() -> Response<Body> {
+    Response::builder().status(StatusCode::NOT_FOUND).body(full("not found\n")).expect("static response")
+}
+
+fn sized(len: usize, body: Body) -> Response<Body> {
+    Response::builder().header("content-length", len).body(body).expect("static response")
+}
+
+/// `n` bytes in `chunks` pieces, `gap` apart; after `fail_after` bytes the
+/// body errors, which makes hyper drop the connection mid-body.
+fn stream(n: usize, chunks: usize, gap: Duration, fail_after: Option<usize>) -> Body {
+    const MAX_PIECE: usize = 64 * 1024;
+    let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let per_chunk = n.div_ceil(chunks.max(1)).max(1);
+        let mut sent = 0;
+        while sent < n {
+            if sent > 0 && !gap.is_zero() {
+                tokio::time::sleep(gap).await;
+            }
+            let chunk_end = (sent + per_chunk).min(n);
+            while sent < chunk_end {
+                if fail_after.is_some_and(|f| sent >= f) {
+                    let _ = tx.send(Err(std::io::Error::other("reset by /reset"))).await;
+                    return;
+                }
+                let len = (chunk_end - sent).min(MAX_PIECE).min(fail_after.map_or(usize::MAX, |f| f - sent));
+                if tx.send(Ok(Frame::data(bytes_from(sent, len)))).await.is_err() {
+                    return;
+                }
+                sent += len;
+            }
+        }
+        if fail_after.is_some() {
+            let _ = tx.send(Err(std::io::Error::other("reset by /reset"))).await;
+        }
+    });
+    BodyExt::boxed(StreamBody::new(ReceiverStream::new(rx)))
+}

@@ -1,0 +1,211 @@
+//! The libcurl already loaded in the process, bound once at run time.
+//!
+//! Owns: the search for libcurl (design.md, decision 1) and a table of typed
+//! function pointers into it. This is the only file that calls `dlopen`,
+//! `dlsym` or `dl_iterate_phdr`. Must not call any `curl_sys` function: inside
+//! curlmux those names are curlmux itself.
+
+use std::ffi::{CStr, CString, c_char, c_int, c_long, c_uint, c_void};
+use std::sync::OnceLock;
+
+use curl_sys::{CURL, CURLM, CURLMcode, CURLMoption, CURLMsg, curl_socket_t, curl_waitfd};
+
+use crate::debug::trace;
+
+/// Typed entry points of the bound libcurl, one per `curl_multi_*` curlmux forwards.
+pub struct LibCurl {
+    /// Where the library was found, and how, and its `curl_version()`.
+    description: CString,
+    pub multi_init: unsafe extern "C" fn() -> *mut CURLM,
+    pub multi_cleanup: unsafe extern "C" fn(*mut CURLM) -> CURLMcode,
+    pub multi_add_handle: unsafe extern "C" fn(*mut CURLM, *mut CURL) -> CURLMcode,
+    pub multi_remove_handle: unsafe extern "C" fn(*mut CURLM, *mut CURL) -> CURLMcode,
+    pub multi_perform: unsafe extern "C" fn(*mut CURLM, *mut c_int) -> CURLMcode,
+    pub multi_fdset: unsafe extern "C" fn(
+        *mut CURLM,
+        *mut libc::fd_set,
+        *mut libc::fd_set,
+        *mut libc::fd_set,
+        *mut c_int,
+    ) -> CURLMcode,
+    pub multi_wait: unsafe extern "C" fn(*mut CURLM, *mut curl_waitfd, c_uint, c_int, *mut c_int) -> CURLMcode,
+    pub multi_poll: unsafe extern "C" fn(*mut CURLM, *mut curl_waitfd, c_uint, c_int, *mut c_int) -> CURLMcode,
+    pub multi_wakeup: unsafe extern "C" fn(*mut CURLM) -> CURLMcode,
+    pub multi_timeout: unsafe extern "C" fn(*mut CURLM, *mut c_long) -> CURLMcode,
+    pub multi_info_read: unsafe extern "C" fn(*mut CURLM, *mut c_int) -> *mut CURLMsg,
+    pub multi_setopt: unsafe extern "C" fn(*mut CURLM, CURLMoption, ...) -> CURLMcode,
+    pub multi_socket_action: unsafe extern "C" fn(*mut CURLM, curl_socket_t, c_int, *mut c_int) -> CURLMcode,
+    pub multi_socket: unsafe extern "C" fn(*mut CURLM, curl_socket_t, *mut c_int) -> CURLMcode,
+    pub multi_socket_all: unsafe extern "C" fn(*mut CURLM, *mut c_int) -> CURLMcode,
+    pub multi_assign: unsafe extern "C" fn(*mut CURLM, curl_socket_t, *mut c_void) -> CURLMcode,
+}
+
+impl LibCurl {
+    /// Where the library was found and how, then its `curl_version()`.
+    pub fn description(&self) -> &CStr {
+        &self.description
+    }
+}
+
+/// The process's libcurl, found on first use; `Err` says why none was found.
+pub fn libcurl() -> Result<&'static LibCurl, &'static str> {
+    static BOUND: OnceLock<Result<LibCurl, String>> = OnceLock::new();
+    let bound = BOUND.get_or_init(|| {
+        let found = bind();
+        match &found {
+            Ok(lib) => trace!("bound to {}", lib.description.to_string_lossy()),
+            Err(why) => trace!("no libcurl: {why}"),
+        }
+        found
+    });
+    bound.as_ref().map_err(String::as_str)
+}
+
+/// A way to look a symbol up in one candidate library.
+enum Source {
+    Handle(*mut c_void),
+    Next,
+}
+
+impl Source {
+    fn lookup(&self, name: &CStr) -> *mut c_void {
+        let handle = match self {
+            Source::Handle(h) => *h,
+            Source::Next => libc::RTLD_NEXT,
+        };
+        // SAFETY: `handle` is a live dlopen handle or RTLD_NEXT; `name` is NUL-terminated.
+        unsafe { libc::dlsym(handle, name.as_ptr()) }
+    }
+}
+
+const PROBE: &CStr = c"curl_multi_socket_action";
+
+/// The search order of design.md: `CURLMUX_LIBCURL`, `RTLD_NEXT`, a loaded
+/// object that defines the multi API, then `dlopen("libcurl.so.4")`.
+fn bind() -> Result<LibCurl, String> {
+    if let Some(name) = std::env::var_os("CURLMUX_LIBCURL").filter(|v| !v.is_empty()) {
+        let name = name.to_string_lossy().into_owned();
+        let handle = open(&name, libc::RTLD_NOW | libc::RTLD_LOCAL)
+            .ok_or_else(|| format!("CURLMUX_LIBCURL={name}: {}", dlerror()))?;
+        return table(Source::Handle(handle), format!("{name} (CURLMUX_LIBCURL)"));
+    }
+    if let Some(path) = defined_outside_curlmux(&Source::Next) {
+        return table(Source::Next, format!("{path} (next in the global scope)"));
+    }
+    for path in loaded_objects() {
+        let Some(handle) = open(&path, libc::RTLD_LAZY | libc::RTLD_NOLOAD) else {
+            continue;
+        };
+        let source = Source::Handle(handle);
+        if let Some(owner) = defined_outside_curlmux(&source) {
+            return table(source, format!("{owner} (already loaded)"));
+        }
+    }
+    let handle = open("libcurl.so.4", libc::RTLD_NOW | libc::RTLD_LOCAL)
+        .ok_or_else(|| format!("no libcurl in the process and dlopen(libcurl.so.4) failed: {}", dlerror()))?;
+    table(Source::Handle(handle), "libcurl.so.4 (loaded by curlmux)".into())
+}
+
+/// The file that defines the probe symbol for `source`, unless that is curlmux.
+fn defined_outside_curlmux(source: &Source) -> Option<String> {
+    let addr = source.lookup(PROBE);
+    if addr.is_null() {
+        return None;
+    }
+    let file = object_of(addr)?;
+    (Some(&file) != own_object().as_ref()).then_some(file)
+}
+
+/// The path of the loaded object that contains `addr`.
+fn object_of(addr: *const c_void) -> Option<String> {
+    // SAFETY: Dl_info is plain data; dladdr only writes it.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr accepts any address and reports 0 when no object holds it.
+    if unsafe { libc::dladdr(addr, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: dli_fname is a NUL-terminated string owned by the loader.
+    Some(unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned())
+}
+
+fn own_object() -> Option<String> {
+    object_of(libcurl as *const c_void)
+}
+
+/// Paths of every loaded object (the main program, with no name, excluded).
+/// Collected first and opened afterwards: dlopen inside dl_iterate_phdr deadlocks.
+fn loaded_objects() -> Vec<String> {
+    unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: libc::size_t, out: *mut c_void) -> c_int {
+        // SAFETY: dl_iterate_phdr passes a valid info; `out` is the Vec below.
+        let (info, out) = unsafe { (&*info, &mut *(out as *mut Vec<String>)) };
+        if !info.dlpi_name.is_null() {
+            // SAFETY: dlpi_name is a NUL-terminated string owned by the loader.
+            let name = unsafe { CStr::from_ptr(info.dlpi_name) }.to_string_lossy();
+            if !name.is_empty() {
+                out.push(name.into_owned());
+            }
+        }
+        0
+    }
+    let mut names: Vec<String> = Vec::new();
+    // SAFETY: `collect` matches the callback type and only touches `names`.
+    unsafe { libc::dl_iterate_phdr(Some(collect), &mut names as *mut Vec<String> as *mut c_void) };
+    names
+}
+
+fn open(name: &str, flags: c_int) -> Option<*mut c_void> {
+    let name = CString::new(name).ok()?;
+    // SAFETY: `name` is NUL-terminated; dlopen returns NULL on failure.
+    let handle = unsafe { libc::dlopen(name.as_ptr(), flags) };
+    (!handle.is_null()).then_some(handle)
+}
+
+fn dlerror() -> String {
+    // SAFETY: dlerror returns NULL or a NUL-terminated, thread-local message.
+    let msg = unsafe { libc::dlerror() };
+    if msg.is_null() {
+        "unknown error".into()
+    } else {
+        // SAFETY: checked non-NULL above.
+        unsafe { CStr::from_ptr(msg) }.to_string_lossy().into_owned()
+    }
+}
+
+// Each transmute's target is the struct field it initialises, spelled out there.
+#[allow(clippy::missing_transmute_annotations)]
+fn table(source: Source, origin: String) -> Result<LibCurl, String> {
+    let sym = |name: &CStr| {
+        let addr = source.lookup(name);
+        if addr.is_null() { Err(format!("{origin} lacks {}", name.to_string_lossy())) } else { Ok(addr) }
+    };
+    macro_rules! bind {
+        ($name:literal) => {
+            // SAFETY: the symbol is libcurl's function of that name, whose C
+            // prototype is the field's type (both follow <curl/multi.h>).
+            unsafe { std::mem::transmute::<*mut c_void, _>(sym($name)?) }
+        };
+    }
+    let version: unsafe extern "C" fn() -> *const c_char = bind!(c"curl_version");
+    // SAFETY: curl_version returns a static NUL-terminated string.
+    let version = unsafe { CStr::from_ptr(version()) }.to_string_lossy();
+    let description = CString::new(format!("{origin} {version}")).unwrap_or_default();
+    Ok(LibCurl {
+        multi_init: bind!(c"curl_multi_init"),
+        multi_cleanup: bind!(c"curl_multi_cleanup"),
+        multi_add_handle: bind!(c"curl_multi_add_handle"),
+        multi_remove_handle: bind!(c"curl_multi_remove_handle"),
+        multi_perform: bind!(c"curl_multi_perform"),
+        multi_fdset: bind!(c"curl_multi_fdset"),
+        multi_wait: bind!(c"curl_multi_wait"),
+        multi_poll: bind!(c"curl_multi_poll"),
+        multi_wakeup: bind!(c"curl_multi_wakeup"),
+        multi_timeout: bind!(c"curl_multi_timeout"),
+        multi_info_read: bind!(c"curl_multi_info_read"),
+        multi_setopt: bind!(c"curl_multi_setopt"),
+        multi_socket_action: bind!(c"curl_multi_socket_action"),
+        multi_socket: bind!(c"curl_multi_socket"),
+        multi_socket_all: bind!(c"curl_multi_socket_all"),
+        multi_assign: bind!(c"curl_multi_assign"),
+        description,
+    })
+}

@@ -1,0 +1,232 @@
+//! The engine: one private libcurl multi per curlmux `Multi`, always driven in
+//! `socket_action` mode.
+//!
+//! Owns: that libcurl multi handle, the socket and timer callback trampolines
+//! that report libcurl's wishes to an [`EngineSink`], and reading libcurl's
+//! completion messages. Must not know about epoll or the registry, and never
+//! calls libcurl's `curl_multi_perform` or `curl_multi_socket_all` on its
+//! handle: those re-enter curlmux through libcurl's PLT.
+
+pub mod libcurl;
+
+use std::ffi::{c_int, c_long, c_void};
+use std::time::Duration;
+
+use curl_sys::{
+    CURL, CURL_SOCKET_TIMEOUT, CURLM, CURLMOPT_SOCKETDATA, CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERDATA,
+    CURLMOPT_TIMERFUNCTION, CURLMSG_DONE, CURLMoption, CURLcode, curl_socket_t,
+};
+
+use crate::error::{Error, Result};
+pub use libcurl::{LibCurl, libcurl};
+
+/// What libcurl wants watched on one socket (`CURL_POLL_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wish {
+    pub read: bool,
+    pub write: bool,
+}
+
+impl Wish {
+    /// `None` for `CURL_POLL_REMOVE` (and for `CURL_POLL_NONE`, which libcurl never sends).
+    pub fn from_poll(what: c_int) -> Option<Wish> {
+        let wish = Wish { read: what & curl_sys::CURL_POLL_IN != 0, write: what & curl_sys::CURL_POLL_OUT != 0 };
+        (what != curl_sys::CURL_POLL_REMOVE && (wish.read || wish.write)).then_some(wish)
+    }
+}
+
+/// What happened on a socket, as `socket_action`'s `CURL_CSELECT_*` bitmask wants it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Happened {
+    pub readable: bool,
+    pub writable: bool,
+    pub error: bool,
+}
+
+impl Happened {
+    pub fn from_bits(bits: c_int) -> Happened {
+        Happened {
+            readable: bits & curl_sys::CURL_CSELECT_IN != 0,
+            writable: bits & curl_sys::CURL_CSELECT_OUT != 0,
+            error: bits & curl_sys::CURL_CSELECT_ERR != 0,
+        }
+    }
+
+    fn bitmask(self) -> c_int {
+        let mut bits = 0;
+        if self.readable {
+            bits |= curl_sys::CURL_CSELECT_IN;
+        }
+        if self.writable {
+            bits |= curl_sys::CURL_CSELECT_OUT;
+        }
+        if self.error {
+            bits |= curl_sys::CURL_CSELECT_ERR;
+        }
+        bits
+    }
+}
+
+/// Receives the engine's socket and timer wishes. Called from inside libcurl,
+/// on the thread that is driving the engine.
+pub trait EngineSink {
+    /// libcurl wants `fd` watched as `wish`, or (None) no longer.
+    fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>);
+    /// libcurl wants a timeout action after `after`, or (None) no timer.
+    fn timer(&self, after: Option<Duration>);
+}
+
+/// A transfer libcurl finished: the easy handle and its result.
+#[derive(Debug, Clone, Copy)]
+pub struct Done {
+    pub easy: *mut CURL,
+    pub result: CURLcode,
+}
+
+/// One private libcurl multi handle.
+pub struct Engine {
+    lib: &'static LibCurl,
+    handle: *mut CURLM,
+}
+
+// SAFETY: libcurl multi handles may move between threads; every use of one is
+// serialized by the owning Multi's lock.
+unsafe impl Send for Engine {}
+// SAFETY: as above; shared references only read the immutable handle pointer.
+unsafe impl Sync for Engine {}
+
+impl Engine {
+    pub fn new(lib: &'static LibCurl) -> Result<Engine> {
+        // SAFETY: curl_multi_init takes no arguments and returns NULL on failure.
+        let handle = unsafe { (lib.multi_init)() };
+        if handle.is_null() {
+            return Err(Error::OutOfMemory);
+        }
+        Ok(Engine { lib, handle })
+    }
+
+    /// Routes the engine's socket and timer callbacks to `sink`.
+    ///
+    /// # Safety
+    /// `sink` must stay valid until this engine is dropped.
+    pub unsafe fn attach_sink<S: EngineSink>(&self, sink: *const S) -> Result<()> {
+        let socket_cb: extern "C" fn(*mut CURL, curl_socket_t, c_int, *mut c_void, *mut c_void) -> c_int =
+            on_socket::<S>;
+        let timer_cb: extern "C" fn(*mut CURLM, c_long, *mut c_void) -> c_int = on_timer::<S>;
+        self.setopt_ptr(CURLMOPT_SOCKETFUNCTION, socket_cb as *mut c_void)?;
+        self.setopt_ptr(CURLMOPT_SOCKETDATA, sink as *mut c_void)?;
+        self.setopt_ptr(CURLMOPT_TIMERFUNCTION, timer_cb as *mut c_void)?;
+        self.setopt_ptr(CURLMOPT_TIMERDATA, sink as *mut c_void)
+    }
+
+    /// The libcurl multi handle: libcurl hands it back to curlmux through its
+    /// PLT, and the registry recognises it by this address.
+    pub fn handle(&self) -> *mut CURLM {
+        self.handle
+    }
+
+    pub fn lib(&self) -> &'static LibCurl {
+        self.lib
+    }
+
+    pub fn add(&self, easy: *mut CURL) -> Result<()> {
+        // SAFETY: `handle` is live; libcurl validates `easy` itself.
+        Error::check(unsafe { (self.lib.multi_add_handle)(self.handle, easy) })
+    }
+
+    pub fn remove(&self, easy: *mut CURL) -> Result<()> {
+        // SAFETY: `handle` is live; libcurl validates `easy` itself.
+        Error::check(unsafe { (self.lib.multi_remove_handle)(self.handle, easy) })
+    }
+
+    /// Closes the libcurl multi: detaches (never frees) every easy still attached.
+    ///
+    /// # Safety
+    /// Call once; afterwards no other method may be called.
+    pub unsafe fn cleanup(&self) {
+        // SAFETY: `handle` came from curl_multi_init and the caller promises once.
+        unsafe { (self.lib.multi_cleanup)(self.handle) };
+    }
+
+    /// Sets an option whose argument is a `long`.
+    pub fn setopt_long(&self, option: CURLMoption, value: c_long) -> Result<()> {
+        // SAFETY: `handle` is live; the variadic argument is the long the option takes.
+        Error::check(unsafe { (self.lib.multi_setopt)(self.handle, option, value) })
+    }
+
+    /// Sets an option whose argument is a pointer (data or function).
+    pub fn setopt_ptr(&self, option: CURLMoption, value: *mut c_void) -> Result<()> {
+        // SAFETY: `handle` is live; the variadic argument is the pointer the option takes.
+        Error::check(unsafe { (self.lib.multi_setopt)(self.handle, option, value) })
+    }
+
+    /// Sets an option whose argument is a `curl_off_t`.
+    pub fn setopt_off_t(&self, option: CURLMoption, value: curl_sys::curl_off_t) -> Result<()> {
+        // SAFETY: `handle` is live; the variadic argument is the curl_off_t the option takes.
+        Error::check(unsafe { (self.lib.multi_setopt)(self.handle, option, value) })
+    }
+
+    /// Tells libcurl what happened on `fd`.
+    pub fn socket_ready(&self, fd: curl_socket_t, happened: Happened) -> Result<()> {
+        self.socket_action(fd, happened.bitmask())
+    }
+
+    /// Attaches `pointer` to a socket libcurl tracks (`CURLM_BAD_SOCKET` otherwise).
+    pub fn assign(&self, fd: curl_socket_t, pointer: *mut c_void) -> Result<()> {
+        // SAFETY: `handle` is live; libcurl only stores the pointer.
+        Error::check(unsafe { (self.lib.multi_assign)(self.handle, fd, pointer) })
+    }
+
+    /// Lets libcurl run its expired timers.
+    pub fn timeout_expired(&self) -> Result<()> {
+        self.socket_action(CURL_SOCKET_TIMEOUT, 0)
+    }
+
+    fn socket_action(&self, fd: curl_socket_t, bits: c_int) -> Result<()> {
+        let mut running = 0;
+        // SAFETY: `handle` is live and `running` outlives the call.
+        Error::check(unsafe { (self.lib.multi_socket_action)(self.handle, fd, bits, &mut running) })
+    }
+
+    /// The next transfer libcurl finished, if any.
+    pub fn next_done(&self) -> Option<Done> {
+        loop {
+            let mut queued = 0;
+            // SAFETY: `handle` is live; the message is read before any other engine call.
+            let msg = unsafe { (self.lib.multi_info_read)(self.handle, &mut queued) };
+            if msg.is_null() {
+                return None;
+            }
+            // SAFETY: libcurl returned a valid message; it stays valid until the next call.
+            let msg = unsafe { &*msg };
+            if msg.msg == CURLMSG_DONE {
+                // `data` is a union of a pointer and the CURLcode; the code is its low half.
+                let result = msg.data as usize as CURLcode;
+                return Some(Done { easy: msg.easy_handle, result });
+            }
+        }
+    }
+}
+
+extern "C" fn on_socket<S: EngineSink>(
+    easy: *mut CURL,
+    fd: curl_socket_t,
+    what: c_int,
+    userp: *mut c_void,
+    _socketp: *mut c_void,
+) -> c_int {
+    crate::panic::guarded_callback(|| {
+        // SAFETY: `userp` is the sink given to attach_sink, alive while the engine is.
+        let sink = unsafe { &*(userp as *const S) };
+        sink.socket(easy, fd, Wish::from_poll(what));
+    })
+}
+
+extern "C" fn on_timer<S: EngineSink>(_multi: *mut CURLM, timeout_ms: c_long, userp: *mut c_void) -> c_int {
+    crate::panic::guarded_callback(|| {
+        // SAFETY: `userp` is the sink given to attach_sink, alive while the engine is.
+        let sink = unsafe { &*(userp as *const S) };
+        let after = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        sink.timer(after);
+    })
+}

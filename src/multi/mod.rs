@@ -1,0 +1,531 @@
+//! Multi: what one `CURLM *` issued by curlmux is.
+//!
+//! Owns: the attached transfers and their messages (queue.rs), the rules of
+//! the API (check order, in-callback answers via guard.rs, serialization of
+//! threads), and the loop that moves readiness from the reactor to the engine.
+//! Must not see raw C pointers from callers other than easy handles, and makes
+//! no syscalls itself: the reactor and the engine do.
+
+mod guard;
+mod queue;
+
+use std::ffi::{c_int, c_long, c_void};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use curl_sys::{CURL, CURLMoption, CURLMsg, curl_socket_t, curl_waitfd};
+
+use crate::debug::trace;
+use crate::engine::{Engine, EngineSink, Happened, LibCurl, Wish};
+use crate::error::{Error, Result};
+use crate::reactor::{Event, Events, Interest, Reactor, Ready};
+pub use guard::Call;
+use guard::{InCallback, Owner, in_callback};
+use queue::Books;
+
+/// Rounds of "drain readiness, act, run timers" one perform may do while
+/// each round still finds work; enough for connect → send → receive on loopback.
+const MAX_ROUNDS: usize = 4;
+/// Events taken from the reactor per round.
+const EVENTS_PER_ROUND: usize = 1024;
+
+/// A typed `curl_multi_setopt` argument (decoded at the C boundary).
+#[derive(Debug, Clone, Copy)]
+pub enum MultiOpt {
+    /// The application's socket callback (kept; relayed once the app drives).
+    SocketFunction(*mut c_void),
+    SocketData(*mut c_void),
+    TimerFunction(*mut c_void),
+    TimerData(*mut c_void),
+    PushFunction(*mut c_void),
+    PushData(*mut c_void),
+    /// Options that shape transfers go to the engine as they are.
+    EngineLong(CURLMoption, c_long),
+    EngineOffT(CURLMoption, curl_sys::curl_off_t),
+    EnginePtr(CURLMoption, *mut c_void),
+}
+
+/// Callbacks and data the application set; kept for the app-driven mode.
+#[derive(Default)]
+struct AppOptions {
+    socket_function: usize,
+    socket_data: usize,
+    timer_function: usize,
+    timer_data: usize,
+    push_function: usize,
+    push_data: usize,
+}
+
+/// Book-keeping libcurl asked for from places where the lock cannot be taken
+/// (libcurl's own calls on the engine handle, calls from inside callbacks).
+enum Deferred {
+    Adopt(*mut CURL),
+    Detach(*mut CURL),
+}
+
+// SAFETY: the easy pointers are only compared and handed back to libcurl.
+unsafe impl Send for Deferred {}
+
+struct State {
+    closed: bool,
+    books: Books,
+    events: Events,
+    options: AppOptions,
+}
+
+/// The engine's next deadline, readable without the lock (the timer callback
+/// writes it from inside engine calls).
+struct Deadline(AtomicU64);
+
+const NO_DEADLINE: u64 = u64::MAX;
+
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+impl Deadline {
+    fn set(&self, after: Option<Duration>) {
+        let at = after.map_or(NO_DEADLINE, |d| (epoch().elapsed() + d).as_nanos().min(NO_DEADLINE as u128 - 1) as u64);
+        self.0.store(at, Ordering::Release);
+    }
+
+    /// Time left (zero when due), or None when no timer is set.
+    fn remaining(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Acquire) {
+            NO_DEADLINE => None,
+            at => Some(Duration::from_nanos(at).saturating_sub(epoch().elapsed())),
+        }
+    }
+
+    /// Clears the deadline if it has passed; true if it had.
+    fn take_due(&self) -> bool {
+        let at = self.0.load(Ordering::Acquire);
+        let due = at != NO_DEADLINE && Duration::from_nanos(at) <= epoch().elapsed();
+        due && self.0.compare_exchange(at, NO_DEADLINE, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Waited {
+    /// Descriptors with events: the multi's sockets and the caller's extra ones.
+    pub ready: c_int,
+    /// The engine's deadline came: there is timer work to do.
+    pub deadline: bool,
+}
+
+/// Which wait: they differ in what they do when idle and about wakeups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitKind {
+    /// `curl_multi_wait`: returns at once with nothing to wait on; ignores wakeups.
+    Wait,
+    /// `curl_multi_poll`: sleeps even when idle; a wakeup ends it.
+    Poll,
+    /// `curlmux_select`: sleeps even when idle; ignores wakeups.
+    Select,
+}
+
+pub struct Multi {
+    engine: Engine,
+    reactor: Reactor,
+    deadline: Deadline,
+    owner: Owner,
+    deferred: Mutex<Vec<Deferred>>,
+    state: Mutex<State>,
+}
+
+/// The lock, held by the current thread, marked as the owner.
+struct Held<'a> {
+    state: MutexGuard<'a, State>,
+    _mark: guard::OwnerMark<'a>,
+}
+
+impl Multi {
+    pub fn new(lib: &'static LibCurl) -> Result<Arc<Multi>> {
+        let reactor = Reactor::new().map_err(|e| {
+            trace!("multi init: reactor: {e}");
+            Error::OutOfMemory
+        })?;
+        let engine = Engine::new(lib)?;
+        let multi = Arc::new(Multi {
+            engine,
+            reactor,
+            deadline: Deadline(AtomicU64::new(NO_DEADLINE)),
+            owner: Owner::default(),
+            deferred: Mutex::new(Vec::new()),
+            state: Mutex::new(State {
+                closed: false,
+                books: Books::default(),
+                events: Events::with_capacity(EVENTS_PER_ROUND),
+                options: AppOptions::default(),
+            }),
+        });
+        // SAFETY: the sink is the Multi itself, which outlives its engine:
+        // the engine is cleaned up in `cleanup` or `drop`, before the memory goes.
+        if let Err(e) = unsafe { multi.engine.attach_sink(Arc::as_ptr(&multi)) } {
+            multi.close();
+            return Err(e);
+        }
+        Ok(multi)
+    }
+
+    /// The libcurl multi handle inside; libcurl calls curlmux back with it.
+    pub fn engine_handle(&self) -> *mut curl_sys::CURLM {
+        self.engine.handle()
+    }
+
+    pub fn lib(&self) -> &'static LibCurl {
+        self.engine.lib()
+    }
+
+    /// Takes the lock for `call`, or answers as libcurl does inside a callback.
+    fn lock(&self, call: Call) -> Result<Held<'_>> {
+        if self.owner.is_current() {
+            return Err(in_callback(call).error());
+        }
+        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if state.closed {
+            return Err(Error::BadHandle);
+        }
+        let mut held = Held { state, _mark: self.owner.mark() };
+        self.apply_deferred(&mut held.state);
+        Ok(held)
+    }
+
+    fn defer(&self, what: Deferred) {
+        self.deferred.lock().unwrap_or_else(|p| p.into_inner()).push(what);
+    }
+
+    fn apply_deferred(&self, state: &mut State) {
+        let pending = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|p| p.into_inner()));
+        for what in pending {
+            match what {
+                Deferred::Adopt(easy) => state.books.attach(easy),
+                Deferred::Detach(easy) => {
+                    state.books.detach(easy);
+                }
+            }
+        }
+    }
+
+    pub fn add(&self, easy: *mut CURL) -> Result<()> {
+        if easy.is_null() {
+            return Err(Error::BadEasyHandle);
+        }
+        if self.owner.is_current() {
+            debug_assert_eq!(in_callback(Call::AddHandle), InCallback::AskEngine);
+            self.engine.add(easy)?;
+            self.defer(Deferred::Adopt(easy));
+            return Ok(());
+        }
+        let mut held = self.lock(Call::AddHandle)?;
+        // libcurl checks the easy's magic and whether it is in any multi.
+        self.engine.add(easy)?;
+        held.state.books.attach(easy);
+        Ok(())
+    }
+
+    pub fn remove(&self, easy: *mut CURL) -> Result<()> {
+        if easy.is_null() {
+            return Err(Error::BadEasyHandle);
+        }
+        if self.owner.is_current() {
+            self.engine.remove(easy)?;
+            self.defer(Deferred::Detach(easy));
+            return Ok(());
+        }
+        let mut held = self.lock(Call::RemoveHandle)?;
+        // For an easy not attached here, libcurl answers: OK when it is in no
+        // multi, CURLM_BAD_EASY_HANDLE when it is in another or is no easy.
+        self.engine.remove(easy)?;
+        held.state.books.detach(easy);
+        Ok(())
+    }
+
+    /// libcurl detached `easy` from the engine on its own (curl_easy_cleanup
+    /// of an attached easy): keep the books, without the lock.
+    pub fn engine_removed(&self, easy: *mut CURL) {
+        self.defer(Deferred::Detach(easy));
+    }
+
+    pub fn perform(&self) -> Result<c_int> {
+        let mut held = self.lock(Call::Perform)?;
+        self.drive(&mut held.state)?;
+        Ok(held.state.books.running() as c_int)
+    }
+
+    /// Hands every ready socket and a due deadline to the engine, then moves
+    /// finished transfers to the message queue. Costs O(events), never
+    /// O(attached transfers).
+    fn drive(&self, state: &mut State) -> Result<()> {
+        let mut outcome = Ok(());
+        for _ in 0..MAX_ROUNDS {
+            self.reactor.poll(&mut state.events, Some(Duration::ZERO)).map_err(|e| {
+                trace!("epoll_wait: {e}");
+                Error::UnrecoverablePoll
+            })?;
+            let mut acted = false;
+            for raw in state.events.iter() {
+                match self.reactor.decode(raw) {
+                    Event::Socket(fd, ready) => {
+                        acted = true;
+                        keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(ready)));
+                    }
+                    Event::Deadline => {}
+                    // Only curl_multi_poll consumes wakeups; keep it pending, quietly.
+                    Event::Wakeup => self.reactor.mute_wakeup(),
+                }
+            }
+            if self.deadline.take_due() {
+                acted = true;
+                keep_first_error(&mut outcome, self.engine.timeout_expired());
+            }
+            self.collect(state);
+            if !acted {
+                break;
+            }
+        }
+        outcome
+    }
+
+    /// One step of the event API: `fd` is ready as `bits` says, or (with
+    /// `CURL_SOCKET_TIMEOUT`) the timeout is due.
+    pub fn socket_action(&self, fd: curl_socket_t, bits: c_int) -> Result<c_int> {
+        let mut held = self.lock(Call::SocketAction)?;
+        let outcome = if fd == curl_sys::CURL_SOCKET_TIMEOUT {
+            self.deadline.take_due();
+            self.engine.timeout_expired()
+        } else {
+            self.engine.socket_ready(fd, Happened::from_bits(bits))
+        };
+        self.collect(&mut held.state);
+        outcome?;
+        Ok(held.state.books.running() as c_int)
+    }
+
+    /// Attaches the app's pointer to a socket libcurl knows.
+    pub fn assign(&self, fd: curl_socket_t, pointer: *mut c_void) -> Result<()> {
+        if self.owner.is_current() {
+            debug_assert_eq!(in_callback(Call::Assign), InCallback::Allowed);
+            return self.engine.assign(fd, pointer);
+        }
+        let _held = self.lock(Call::Assign)?;
+        self.engine.assign(fd, pointer)
+    }
+
+    /// Moves transfers libcurl finished into the message queue.
+    fn collect(&self, state: &mut State) {
+        self.apply_deferred(state);
+        while let Some(done) = self.engine.next_done() {
+            state.books.complete(done.easy, done.result);
+        }
+    }
+
+    pub fn fdset(&self) -> Result<Option<c_int>> {
+        let held = self.lock(Call::Fdset)?;
+        Ok((held.state.books.attached() > 0).then(|| self.reactor.fd()))
+    }
+
+    pub fn timeout(&self) -> Result<c_long> {
+        let _held = self.lock(Call::Timeout)?;
+        Ok(match self.deadline.remaining() {
+            None => -1,
+            // libcurl reports a sub-millisecond remainder as 1, never as 0.
+            Some(left) => left.as_nanos().div_ceil(1_000_000).min(c_long::MAX as u128) as c_long,
+        })
+    }
+
+    pub fn info_read(&self) -> Option<(*mut CURLMsg, c_int)> {
+        let mut held = self.lock(Call::InfoRead).ok()?;
+        let msg = held.state.books.pop()?;
+        Some((msg, held.state.books.queued() as c_int))
+    }
+
+    /// Applies a decoded option; a decoding error is reported only after the
+    /// in-callback check, as libcurl orders them.
+    pub fn setopt(&self, option: Result<MultiOpt>) -> Result<()> {
+        let mut held = self.lock(Call::Setopt)?;
+        let option = option?;
+        let o = &mut held.state.options;
+        match option {
+            MultiOpt::SocketFunction(f) => o.socket_function = f as usize,
+            MultiOpt::SocketData(d) => o.socket_data = d as usize,
+            MultiOpt::TimerFunction(f) => o.timer_function = f as usize,
+            MultiOpt::TimerData(d) => o.timer_data = d as usize,
+            MultiOpt::PushFunction(f) => o.push_function = f as usize,
+            MultiOpt::PushData(d) => o.push_data = d as usize,
+            MultiOpt::EngineLong(opt, v) => self.engine.setopt_long(opt, v)?,
+            MultiOpt::EngineOffT(opt, v) => self.engine.setopt_off_t(opt, v)?,
+            MultiOpt::EnginePtr(opt, v) => self.engine.setopt_ptr(opt, v)?,
+        }
+        Ok(())
+    }
+
+    /// Waits for the multi's sockets, its deadline and the caller's `extra`
+    /// descriptors, at most `timeout`. The lock is not held while asleep, so
+    /// other threads may add, remove or wake meanwhile.
+    pub fn wait(&self, extra: &mut [curl_waitfd], timeout_ms: c_int, kind: WaitKind) -> Result<Waited> {
+        let call = match kind {
+            WaitKind::Wait => Call::Wait,
+            WaitKind::Poll => Call::Poll,
+            WaitKind::Select => Call::Select,
+        };
+        let idle = {
+            let held = self.lock(call)?;
+            held.state.books.attached() == 0
+        };
+        let timeout = Duration::from_millis(u64::try_from(timeout_ms).map_err(|_| Error::BadFunctionArgument)?);
+        if kind == WaitKind::Wait && idle && extra.is_empty() {
+            return Ok(Waited::default());
+        }
+        let start = Instant::now();
+        let mut events = Events::with_capacity(256);
+        loop {
+            let limit = match self.deadline.remaining() {
+                Some(d) if !idle => d.min(timeout),
+                _ => timeout,
+            };
+            let left = limit.saturating_sub(start.elapsed());
+            let mut fds = Vec::with_capacity(extra.len() + 2);
+            fds.push(pollfd(self.reactor.fd(), libc::POLLIN));
+            if kind == WaitKind::Poll {
+                fds.push(pollfd(self.reactor.wakeup_fd(), libc::POLLIN));
+            }
+            let skip = fds.len();
+            fds.extend(extra.iter().map(|w| pollfd(w.fd, to_poll_events(w.events))));
+            let ms = left.as_nanos().div_ceil(1_000_000).min(c_int::MAX as u128) as c_int;
+            // SAFETY: `fds` holds `fds.len()` initialised pollfd entries.
+            let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+            if rc < 0 {
+                let err = std::io::Error::last_os_error();
+                if err.kind() == std::io::ErrorKind::Interrupted {
+                    return Ok(Waited::default());
+                }
+                trace!("poll: {err}");
+                return Err(Error::UnrecoverablePoll);
+            }
+            let mut waited = Waited::default();
+            for (w, p) in extra.iter_mut().zip(&fds[skip..]) {
+                w.revents = from_poll_events(p.revents);
+                waited.ready += (w.revents != 0) as c_int;
+            }
+            let mut woken = kind == WaitKind::Poll && fds[1].revents != 0 && self.reactor.take_wakeup();
+            if fds[0].revents != 0 {
+                self.reactor.poll(&mut events, Some(Duration::ZERO)).map_err(|_| Error::UnrecoverablePoll)?;
+                for raw in events.iter() {
+                    match self.reactor.decode(raw) {
+                        Event::Socket(..) => waited.ready += 1,
+                        Event::Deadline => waited.deadline = true,
+                        Event::Wakeup if kind == WaitKind::Poll => woken |= self.reactor.take_wakeup(),
+                        Event::Wakeup => self.reactor.mute_wakeup(),
+                    }
+                }
+            }
+            waited.deadline |= !idle && self.deadline.remaining() == Some(Duration::ZERO);
+            if waited.ready > 0 || waited.deadline || woken || start.elapsed() >= limit {
+                return Ok(waited);
+            }
+        }
+    }
+
+    /// Makes a current or the next `curl_multi_poll` return. Thread-safe, lock-free.
+    pub fn wakeup(&self) -> Result<()> {
+        self.reactor.wake().map_err(|_| Error::WakeupFailure)
+    }
+
+    /// Detaches every easy (never frees them) and closes the engine. The
+    /// Multi answers `CURLM_BAD_HANDLE` from then on.
+    pub fn cleanup(&self) -> Result<()> {
+        let mut held = self.lock(Call::Cleanup)?;
+        held.state.closed = true;
+        held.state.books.clear();
+        // SAFETY: `closed` was false until now and is never reset: this runs once.
+        unsafe { self.engine.cleanup() };
+        Ok(())
+    }
+
+    /// Cleanup for a Multi that never reached the application.
+    fn close(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !state.closed {
+            state.closed = true;
+            // SAFETY: guarded by `closed`, as in `cleanup`.
+            unsafe { self.engine.cleanup() };
+        }
+    }
+}
+
+impl Drop for Multi {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl EngineSink for Multi {
+    fn socket(&self, _easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>) {
+        match wish {
+            Some(w) => {
+                if let Err(e) = self.reactor.watch(fd, Interest { read: w.read, write: w.write }) {
+                    trace!("watch fd {fd}: {e}");
+                }
+            }
+            None => self.reactor.unwatch(fd),
+        }
+    }
+
+    fn timer(&self, after: Option<Duration>) {
+        self.deadline.set(after);
+        if let Err(e) = self.reactor.arm(after) {
+            trace!("arm timer: {e}");
+        }
+    }
+}
+
+fn keep_first_error(outcome: &mut Result<()>, next: Result<()>) {
+    if outcome.is_ok() {
+        *outcome = next;
+    }
+}
+
+/// Readiness as libcurl's own poll reports it: hangup reads, error is both.
+fn happened(ready: Ready) -> Happened {
+    Happened {
+        readable: ready.readable || ready.hangup || ready.error,
+        writable: ready.writable || ready.error,
+        error: false,
+    }
+}
+
+fn pollfd(fd: c_int, events: libc::c_short) -> libc::pollfd {
+    libc::pollfd { fd, events, revents: 0 }
+}
+
+fn to_poll_events(curl: libc::c_short) -> libc::c_short {
+    let mut events = 0;
+    if curl & curl_sys::CURL_WAIT_POLLIN != 0 {
+        events |= libc::POLLIN;
+    }
+    if curl & curl_sys::CURL_WAIT_POLLPRI != 0 {
+        events |= libc::POLLPRI;
+    }
+    if curl & curl_sys::CURL_WAIT_POLLOUT != 0 {
+        events |= libc::POLLOUT;
+    }
+    events
+}
+
+fn from_poll_events(revents: libc::c_short) -> libc::c_short {
+    let mut curl = 0;
+    if revents & libc::POLLIN != 0 {
+        curl |= curl_sys::CURL_WAIT_POLLIN;
+    }
+    if revents & libc::POLLPRI != 0 {
+        curl |= curl_sys::CURL_WAIT_POLLPRI;
+    }
+    if revents & libc::POLLOUT != 0 {
+        curl |= curl_sys::CURL_WAIT_POLLOUT;
+    }
+    curl
+}

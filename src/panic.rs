@@ -1,0 +1,63 @@
+//! The panic boundary (design.md, decision 6): no unwind crosses into C.
+//!
+//! Owns: the `boundary!` macro every export wraps its body in, and the
+//! failure value each C return type gets when a panic is caught.
+
+use std::ffi::{c_char, c_int};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::error::CURLM_INTERNAL_ERROR;
+
+/// The value a C caller gets when curlmux panicked instead of answering.
+pub trait Failure {
+    fn failure() -> Self;
+}
+
+/// `CURLMcode` (an `int`): `CURLM_INTERNAL_ERROR`.
+impl Failure for c_int {
+    fn failure() -> Self {
+        CURLM_INTERNAL_ERROR
+    }
+}
+
+impl<T> Failure for *mut T {
+    fn failure() -> Self {
+        std::ptr::null_mut()
+    }
+}
+
+/// Strings: a static text saying what happened.
+impl Failure for *const c_char {
+    fn failure() -> Self {
+        c"curlmux internal error".as_ptr()
+    }
+}
+
+/// Runs `body`; a panic becomes `T::failure()`.
+pub fn guarded<T: Failure>(body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        crate::debug::trace!("internal panic caught at the C boundary");
+        T::failure()
+    })
+}
+
+/// For callbacks libcurl calls into curlmux: 0 when done, -1 (libcurl's
+/// "abort the multi") if curlmux panicked.
+pub fn guarded_callback(body: impl FnOnce()) -> c_int {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(()) => 0,
+        Err(_) => {
+            crate::debug::trace!("internal panic caught in a libcurl callback");
+            -1
+        }
+    }
+}
+
+/// Wraps an export's body: `boundary!({ … })`. The signature stays in plain
+/// source so cbindgen sees it.
+macro_rules! boundary {
+    ($body:block) => {
+        $crate::panic::guarded(move || $body)
+    };
+}
+pub(crate) use boundary;

@@ -1,0 +1,184 @@
+//! The reactor: one epoll descriptor that tells everything (design.md, decision 3).
+//!
+//! Owns: the epoll fd, a timerfd armed to the engine's next deadline and an
+//! eventfd for `curl_multi_wakeup`, both registered in the epoll set under
+//! reserved tokens. Sockets are registered level-triggered under their own fd
+//! number: libcurl expects interest to persist until it says otherwise.
+//! Must not know about libcurl: no curl types here.
+
+mod epoll;
+mod timer;
+mod waker;
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Duration;
+
+use epoll::Epoll;
+pub use epoll::Events;
+use timer::Timer;
+use waker::Waker;
+
+/// Reserved tokens; socket tokens are their (non-negative) fd numbers.
+const TIMER: u64 = u64::MAX;
+const WAKER: u64 = u64::MAX - 1;
+
+/// What to watch a socket for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interest {
+    pub read: bool,
+    pub write: bool,
+}
+
+/// What a socket is ready for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ready {
+    pub readable: bool,
+    pub writable: bool,
+    pub error: bool,
+    pub hangup: bool,
+}
+
+/// One thing the reactor saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Socket(RawFd, Ready),
+    /// The deadline set with [`Reactor::arm`] passed.
+    Deadline,
+    /// [`Reactor::wake`] was called and the wakeup is still pending.
+    Wakeup,
+}
+
+pub struct Reactor {
+    epoll: Epoll,
+    timer: Timer,
+    waker: Waker,
+}
+
+impl Reactor {
+    pub fn new() -> io::Result<Reactor> {
+        let epoll = Epoll::new()?;
+        let timer = Timer::new()?;
+        let waker = Waker::new()?;
+        epoll.add(timer.as_raw_fd(), TIMER, Interest { read: true, write: false })?;
+        epoll.add(waker.as_raw_fd(), WAKER, Interest { read: true, write: false })?;
+        Ok(Reactor { epoll, timer, waker })
+    }
+
+    /// The descriptor that is readable whenever a socket is ready, the
+    /// deadline passed or a wakeup is pending.
+    pub fn fd(&self) -> RawFd {
+        self.epoll.as_raw_fd()
+    }
+
+    /// The eventfd behind [`Reactor::wake`], for callers that wait on it directly.
+    pub fn wakeup_fd(&self) -> RawFd {
+        self.waker.as_raw_fd()
+    }
+
+    /// Watches `fd` for `interest`, replacing any earlier interest.
+    pub fn watch(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
+        let token = u64::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        // The fd may be new, or a reused number whose old registration the
+        // kernel dropped at close: modify, and add when there is nothing to modify.
+        match self.epoll.modify(fd, token, interest) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.epoll.add(fd, token, interest),
+            other => other,
+        }
+    }
+
+    /// Stops watching `fd`. It may already be closed: that is not an error.
+    pub fn unwatch(&self, fd: RawFd) {
+        let _ = self.epoll.delete(fd);
+    }
+
+    /// Makes the epoll fd readable after `after` (None: never).
+    pub fn arm(&self, after: Option<Duration>) -> io::Result<()> {
+        self.timer.set(after)
+    }
+
+    /// Makes a pending wakeup; thread-safe and cheap. Wakeups collapse.
+    pub fn wake(&self) -> io::Result<()> {
+        self.waker.wake()?;
+        self.epoll.modify(self.waker.as_raw_fd(), WAKER, Interest { read: true, write: false })
+    }
+
+    /// Takes the pending wakeup, if any.
+    pub fn take_wakeup(&self) -> bool {
+        self.waker.take()
+    }
+
+    /// Keeps a pending wakeup pending but stops it making the epoll fd
+    /// readable, so loops that do not consume wakeups do not spin on it.
+    pub fn mute_wakeup(&self) {
+        let _ = self.epoll.modify(self.waker.as_raw_fd(), WAKER, Interest { read: false, write: false });
+    }
+
+    /// Collects what is ready into `events`, waiting at most `timeout`
+    /// (None: no limit). A passed deadline is reported once and cleared.
+    pub fn poll(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        self.epoll.wait(events, timeout)
+    }
+
+    /// Turns one raw epoll event into what it means.
+    pub fn decode(&self, raw: &libc::epoll_event) -> Event {
+        match raw.u64 {
+            TIMER => {
+                self.timer.clear();
+                Event::Deadline
+            }
+            WAKER => Event::Wakeup,
+            fd => Event::Socket(fd as RawFd, epoll::ready(raw.events)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixStream;
+
+    fn all(reactor: &Reactor, timeout: Option<Duration>) -> Vec<Event> {
+        let mut events = Events::with_capacity(16);
+        reactor.poll(&mut events, timeout).unwrap();
+        events.iter().map(|e| reactor.decode(e)).collect()
+    }
+
+    #[test]
+    fn reports_readable_socket_until_drained_then_nothing() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        reactor.watch(a.as_raw_fd(), Interest { read: true, write: false }).unwrap();
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
+        std::io::Write::write_all(&mut b, b"x").unwrap();
+        let seen = all(&reactor, Some(Duration::ZERO));
+        assert!(matches!(seen[..], [Event::Socket(fd, Ready { readable: true, .. })] if fd == a.as_raw_fd()));
+        // Level-triggered: still ready while unread.
+        assert_eq!(all(&reactor, Some(Duration::ZERO)).len(), 1);
+        reactor.unwatch(a.as_raw_fd());
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
+    }
+
+    #[test]
+    fn deadline_fires_once_and_zero_means_now() {
+        let reactor = Reactor::new().unwrap();
+        reactor.arm(Some(Duration::ZERO)).unwrap();
+        assert_eq!(all(&reactor, Some(Duration::from_secs(5))), vec![Event::Deadline]);
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
+        reactor.arm(Some(Duration::from_millis(5))).unwrap();
+        reactor.arm(None).unwrap();
+        assert!(all(&reactor, Some(Duration::from_millis(20))).is_empty());
+    }
+
+    #[test]
+    fn wakeup_stays_pending_until_taken_and_can_be_muted() {
+        let reactor = Reactor::new().unwrap();
+        reactor.wake().unwrap();
+        reactor.wake().unwrap();
+        assert_eq!(all(&reactor, Some(Duration::ZERO)), vec![Event::Wakeup]);
+        reactor.mute_wakeup();
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
+        assert!(reactor.take_wakeup(), "muted wakeup is still pending");
+        assert!(!reactor.take_wakeup(), "wakeups collapse into one");
+    }
+}
