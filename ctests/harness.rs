@@ -1,1 +1,284 @@
+//! Runs the C tests of this folder against stock libcurl and against curlmux.
+//!
+//! Each `ctests/NAME.c` is compiled with `cc` twice: against libcurl alone,
+//! and linked `-lcurlmux -lcurl`. It then runs three ways: stock, linked,
+//! and the stock binary with libcurlmux.so in `LD_PRELOAD`. All three must
+//! pass and print the same stdout (stock libcurl is the oracle). A test whose
+//! first line says `stock: must-fail` tests a curlmux-only capability: its
+//! stock run must fail, which proves the test can fail. `stock: skip` marks
+//! tests of what libcurl leaves undefined. The local server (`curlmux serve`)
+//! is started once and stops when this process exits.
 
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const RUN_LIMIT: Duration = Duration::from_secs(240);
+
+struct Setup {
+    /// target/<profile>/, where libcurlmux.so is.
+    lib_dir: PathBuf,
+    url: String,
+    closed_port: u16,
+    _server: Mutex<Child>,
+}
+
+fn source_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests")
+}
+
+fn build_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ctests");
+    std::fs::create_dir_all(&dir).expect("create build dir");
+    dir
+}
+
+fn setup() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let exe = PathBuf::from(env!("CARGO_BIN_EXE_curlmux"));
+        let lib_dir = exe.parent().expect("bin dir").to_path_buf();
+        assert!(lib_dir.join("libcurlmux.so").exists(), "libcurlmux.so not built in {}", lib_dir.display());
+        let mut server = Command::new(&exe)
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start curlmux serve");
+        let mut line = String::new();
+        BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("server banner");
+        let addr = line.trim().strip_prefix("listening ").expect("listening ADDR").to_string();
+        // A port that refuses connections: bound once, then released.
+        let closed_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Setup { lib_dir, url: format!("http://{addr}"), closed_port, _server: Mutex::new(server) }
+    })
+}
+
+/// How the stock run of a test is judged, from the test's first line.
+#[derive(PartialEq, Debug)]
+enum Stock {
+    Same,
+    MustFail,
+    Skip,
+}
+
+fn stock_policy(source: &str) -> Stock {
+    let first = source.lines().next().unwrap_or("");
+    if first.contains("stock: must-fail") {
+        Stock::MustFail
+    } else if first.contains("stock: skip") {
+        Stock::Skip
+    } else {
+        Stock::Same
+    }
+}
+
+fn cc(source: &Path, out: &Path, linked: bool) {
+    let setup = setup();
+    let mut cmd = Command::new("cc");
+    cmd.args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-pthread"])
+        .arg("-I")
+        .arg(source_dir())
+        .arg("-o")
+        .arg(out)
+        .arg(source);
+    if linked {
+        cmd.arg(format!("-L{}", setup.lib_dir.display()))
+            .arg(format!("-Wl,-rpath,{}", setup.lib_dir.display()))
+            .arg("-lcurlmux");
+    }
+    cmd.args(["-lcurl", "-ldl"]);
+    let status = cmd.status().expect("run cc");
+    assert!(status.success(), "cc failed for {} (is libcurl4-openssl-dev installed?)", source.display());
+}
+
+/// Runs `bin`, killing it after RUN_LIMIT.
+fn run(bin: &Path, curlmux: bool, preload: bool) -> Output {
+    let setup = setup();
+    let mut cmd = Command::new(bin);
+    cmd.env("CURLMUX_TEST_URL", &setup.url)
+        .env("CURLMUX_TEST_CLOSED_PORT", setup.closed_port.to_string())
+        .env("EXPECT_CURLMUX", if curlmux { "1" } else { "0" })
+        .env_remove("LD_PRELOAD")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if preload {
+        cmd.env("LD_PRELOAD", setup.lib_dir.join("libcurlmux.so"));
+    }
+    let mut child = cmd.spawn().expect("spawn test");
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        out.read_to_end(&mut s).map(|_| s)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        err.read_to_end(&mut s).map(|_| s)
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            break child.wait().expect("wait after kill");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap().unwrap_or_default(),
+        stderr: err_reader.join().unwrap().unwrap_or_default(),
+    }
+}
+
+fn describe(mode: &str, out: &Output) -> String {
+    format!(
+        "{mode}: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ctest(name: &str) {
+    let source = source_dir().join(format!("{name}.c"));
+    let policy = stock_policy(&std::fs::read_to_string(&source).expect("read test source"));
+    let stock_bin = build_dir().join(format!("{name}.stock"));
+    let linked_bin = build_dir().join(format!("{name}.linked"));
+    cc(&source, &stock_bin, false);
+    cc(&source, &linked_bin, true);
+
+    let linked = run(&linked_bin, true, false);
+    assert!(linked.status.success(), "{}", describe("linked", &linked));
+    let preloaded = run(&stock_bin, true, true);
+    assert!(preloaded.status.success(), "{}", describe("preloaded", &preloaded));
+    assert_eq!(
+        String::from_utf8_lossy(&linked.stdout),
+        String::from_utf8_lossy(&preloaded.stdout),
+        "linked and preloaded runs disagree"
+    );
+    match policy {
+        Stock::Skip => {}
+        Stock::MustFail => {
+            let stock = run(&stock_bin, false, false);
+            assert!(!stock.status.success(), "stock libcurl was expected to fail:\n{}", describe("stock", &stock));
+        }
+        Stock::Same => {
+            let stock = run(&stock_bin, false, false);
+            assert!(stock.status.success(), "{}", describe("stock", &stock));
+            assert_eq!(
+                String::from_utf8_lossy(&stock.stdout),
+                String::from_utf8_lossy(&linked.stdout),
+                "curlmux and stock libcurl disagree"
+            );
+        }
+    }
+}
+
+macro_rules! ctests {
+    ($($name:ident),* $(,)?) => {
+        $( #[test] fn $name() { ctest(stringify!($name)); } )*
+
+        /// Every .c file of ctests/ is a test listed above (header_compat aside).
+        #[test]
+        fn every_c_file_is_run() {
+            let listed = [$(stringify!($name)),*];
+            for entry in std::fs::read_dir(source_dir()).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "c") {
+                    let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+                    assert!(stem == "header_compat" || listed.contains(&stem.as_str()), "{stem}.c is not run");
+                }
+            }
+        }
+    };
+}
+
+ctests!(
+    seed_fdset_select,
+    seed_curlmux_select,
+    wait_loop,
+    poll_wakeup,
+    many_transfers,
+    misuse,
+    stale_handle,
+    info_read_lifetime,
+    fdset_3000,
+);
+
+/// The header agrees with <curl/curl.h> on every prototype, in C and in C++.
+#[test]
+fn header_compiles_with_curl_h_as_c_and_cxx() {
+    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
+    let source = source_dir().join("header_compat.c");
+    let out = build_dir().join("header_compat.o");
+    for (compiler, args) in [
+        ("cc", &["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wno-deprecated-declarations", "-c"][..]),
+        ("c++", &["-x", "c++", "-Wall", "-Werror", "-Wno-deprecated-declarations", "-c"][..]),
+    ] {
+        let status = Command::new(compiler)
+            .args(args)
+            .arg("-I")
+            .arg(&include)
+            .arg(&source)
+            .arg("-o")
+            .arg(&out)
+            .status()
+            .expect("run compiler");
+        assert!(status.success(), "{compiler} rejects include/curlmux.h next to <curl/curl.h>");
+    }
+}
+
+/// Every exported function is declared in the header and the reverse
+/// (curl_multi_setopt is declared by <curl/multi.h>), and the library does
+/// not link any libcurl.
+#[test]
+fn header_matches_exports_and_no_libcurl_is_linked() {
+    let lib = setup().lib_dir.join("libcurlmux.so");
+    let nm = Command::new("nm").args(["-D", "--defined-only"]).arg(&lib).output().expect("run nm");
+    let mut exported: Vec<String> = String::from_utf8_lossy(&nm.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+        .filter(|s| s.starts_with("curl_multi_") || s.starts_with("curlmux_"))
+        .collect();
+    exported.sort();
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/curlmux.h")).unwrap();
+    let mut declared: Vec<String> = header
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with('*') && !l.starts_with("/*"))
+        .filter_map(|l| {
+            let name_end = l.find('(')?;
+            let name = l[..name_end].rsplit(|c: char| !(c.is_alphanumeric() || c == '_')).next()?;
+            let name = if name.is_empty() { l[name_end + 1..].split(')').next()? } else { name };
+            (name.starts_with("curl_multi_") || name.starts_with("curlmux_")).then(|| name.to_string())
+        })
+        .collect();
+    declared.push("curl_multi_setopt".into());
+    declared.sort();
+    declared.dedup();
+    assert_eq!(exported, declared);
+    let readelf = Command::new("readelf").arg("-d").arg(&lib).output().expect("run readelf");
+    let dynamic = String::from_utf8_lossy(&readelf.stdout);
+    assert!(!dynamic.contains("libcurl"), "libcurlmux.so must not need libcurl:\n{dynamic}");
+}
+
+/// The committed header is what build.rs generates (it regenerates on every
+/// build, so a difference from git's copy is drift).
+#[test]
+fn committed_header_is_current() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let Ok(out) = Command::new("git").args(["-C", root, "diff", "--exit-code", "--", "include/curlmux.h"]).output()
+    else {
+        panic!("git is needed for the header drift check");
+    };
+    assert!(
+        out.status.success(),
+        "include/curlmux.h differs from the committed one; commit it:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

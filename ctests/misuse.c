@@ -1,0 +1,156 @@
+/* Misuse gets libcurl 7.88's answers: NULL handles, NULL easies, adding twice,
+   removing from the wrong multi, unknown options, negative timeouts, calls
+   from inside a transfer callback, cleanup with easies still attached. */
+#include "harness.h"
+
+static CURLM *cb_multi;
+static CURL *cb_self, *cb_other;
+static int cb_done;
+
+static size_t call_api_from_write(char *data, size_t size, size_t n, void *userp)
+{
+  CURLM *m = cb_multi;
+  int running, numfds, maxfd, q = -1;
+  long ms;
+  fd_set r, w, x;
+  (void)data;
+  (void)userp;
+  if(cb_done++)
+    return size * n;
+  FD_ZERO(&r);
+  FD_ZERO(&w);
+  FD_ZERO(&x);
+  printf("in write callback:\n");
+  printf(" add other    %d\n", curl_multi_add_handle(m, cb_other));
+  printf(" add self     %d\n", curl_multi_add_handle(m, cb_self));
+  printf(" remove self  %d\n", curl_multi_remove_handle(m, cb_self));
+  printf(" remove other %d\n", curl_multi_remove_handle(m, cb_other));
+  printf(" perform      %d\n", curl_multi_perform(m, &running));
+  printf(" fdset        %d\n", curl_multi_fdset(m, &r, &w, &x, &maxfd));
+  printf(" wait         %d\n", curl_multi_wait(m, NULL, 0, 0, &numfds));
+  printf(" poll         %d\n", curl_multi_poll(m, NULL, 0, 0, &numfds));
+  printf(" timeout      %d\n", curl_multi_timeout(m, &ms));
+  printf(" setopt       %d\n", curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 5L));
+  printf(" cleanup      %d\n", curl_multi_cleanup(m));
+  printf(" info_read    %s\n", curl_multi_info_read(m, &q) ? "message" : "NULL");
+  printf(" queued       %d\n", q);
+  printf(" wakeup       %d\n", curl_multi_wakeup(m));
+  return size * n;
+}
+
+static void run(CURLM *m)
+{
+  int running = 1, numfds;
+  MOK(curl_multi_perform(m, &running));
+  while(running) {
+    MOK(curl_multi_wait(m, NULL, 0, 1000, &numfds));
+    MOK(curl_multi_perform(m, &running));
+  }
+}
+
+int main(void)
+{
+  struct body b1, b2, b3;
+  CURLM *m, *m2;
+  CURL *e, *never, *e2;
+  CURLMsg *msg;
+  int running = -1, numfds, maxfd, q = -1;
+  long ms;
+  fd_set r, w, x;
+
+  harness_init();
+  FD_ZERO(&r);
+  FD_ZERO(&w);
+  FD_ZERO(&x);
+  e = new_transfer(&b1, "/delay/200/100");
+  never = new_transfer(&b2, "/bytes/100");
+
+  /* NULL multi */
+  CHECK_EQ(curl_multi_add_handle(NULL, e), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_remove_handle(NULL, e), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_perform(NULL, &running), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_fdset(NULL, &r, &w, &x, &maxfd), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_wait(NULL, NULL, 0, 0, &numfds), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_poll(NULL, NULL, 0, 0, &numfds), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_wakeup(NULL), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_timeout(NULL, &ms), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_setopt(NULL, CURLMOPT_MAXCONNECTS, 5L), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_cleanup(NULL), CURLM_BAD_HANDLE);
+  CHECK(curl_multi_info_read(NULL, &q) == NULL);
+  CHECK_EQ(q, 0);
+
+  m = curl_multi_init();
+  m2 = curl_multi_init();
+  CHECK(m && m2);
+
+  /* NULL easy, added twice, wrong multi, never added, removed twice */
+  CHECK_EQ(curl_multi_add_handle(m, NULL), CURLM_BAD_EASY_HANDLE);
+  CHECK_EQ(curl_multi_remove_handle(m, NULL), CURLM_BAD_EASY_HANDLE);
+  MOK(curl_multi_add_handle(m, e));
+  CHECK_EQ(curl_multi_add_handle(m, e), CURLM_ADDED_ALREADY);
+  CHECK_EQ(curl_multi_add_handle(m2, e), CURLM_ADDED_ALREADY);
+  CHECK_EQ(curl_multi_remove_handle(m2, e), CURLM_BAD_EASY_HANDLE);
+  MOK(curl_multi_remove_handle(m, never));
+  MOK(curl_multi_remove_handle(m, e));
+  MOK(curl_multi_remove_handle(m, e));
+
+  /* options and arguments */
+  CHECK_EQ(curl_multi_setopt(m, (CURLMoption)9999, 1L), CURLM_UNKNOWN_OPTION);
+  MOK(curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 10L));
+  MOK(curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 4L));
+  MOK(curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, 8L));
+  MOK(curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX));
+  MOK(curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS, 50L));
+  MOK(curl_multi_setopt(m, CURLMOPT_MAX_PIPELINE_LENGTH, 5L));
+  MOK(curl_multi_setopt(m, CURLMOPT_CONTENT_LENGTH_PENALTY_SIZE, (curl_off_t)1000));
+  MOK(curl_multi_setopt(m, CURLMOPT_PIPELINING_SITE_BL, NULL));
+  CHECK_EQ(curl_multi_wait(m, NULL, 0, -5, &numfds), CURLM_BAD_FUNCTION_ARGUMENT);
+  CHECK_EQ(curl_multi_poll(m, NULL, 0, -5, &numfds), CURLM_BAD_FUNCTION_ARGUMENT);
+  MOK(curl_multi_timeout(m, &ms));
+  CHECK_EQ(ms, -1);
+  CHECK(strcmp(curl_multi_strerror(CURLM_BAD_HANDLE), "Invalid multi handle") == 0);
+  CHECK(strcmp(curl_multi_strerror(CURLM_ADDED_ALREADY),
+               "The easy handle is already added to a multi handle") == 0);
+  CHECK(strcmp(curl_multi_strerror((CURLMcode)777), "Unknown error") == 0);
+
+  /* From inside a write callback: libcurl's answers, in its order of checks. */
+  cb_multi = m;
+  cb_self = e;
+  cb_other = never;
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, call_api_from_write);
+  MOK(curl_multi_add_handle(m, e));
+  run(m);
+  CHECK_EQ(cb_done > 0, 1);
+  msg = curl_multi_info_read(m, &q);
+  CHECK(msg != NULL);
+  CHECK(msg->easy_handle == e);
+  CHECK_EQ(msg->data.result, CURLE_OK);
+  MOK(curl_multi_remove_handle(m, e));
+
+  /* Cleanup detaches attached easies without freeing them: they run again. */
+  e2 = new_transfer(&b3, "/delay/200/5000");
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body_write);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &b1);
+  memset(&b1, 0, sizeof(b1));
+  MOK(curl_multi_add_handle(m, e));
+  MOK(curl_multi_add_handle(m, e2));
+  MOK(curl_multi_perform(m, &running));
+  CHECK_EQ(running, 2);
+  MOK(curl_multi_cleanup(m));
+  memset(&b1, 0, sizeof(b1));
+  memset(&b3, 0, sizeof(b3));
+  MOK(curl_multi_add_handle(m2, e));
+  MOK(curl_multi_add_handle(m2, e2));
+  run(m2);
+  CHECK_EQ(b1.len, 100);
+  CHECK_EQ(b3.len, 5000);
+  CHECK(!b1.mismatch && !b3.mismatch);
+  MOK(curl_multi_remove_handle(m2, e));
+  MOK(curl_multi_remove_handle(m2, e2));
+  MOK(curl_multi_cleanup(m2));
+  curl_easy_cleanup(e);
+  curl_easy_cleanup(e2);
+  curl_easy_cleanup(never);
+  printf("misuse answers as listed\n");
+  return 0;
+}

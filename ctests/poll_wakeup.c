@@ -1,0 +1,97 @@
+/* curl_multi_poll woken by curl_multi_wakeup from another thread; wakeups
+   collapse, stay pending until a poll takes them, and wait never takes them. */
+#include "harness.h"
+#include <pthread.h>
+
+#define N 20
+static struct body bodies[N];
+static int ok;
+static volatile int stop;
+
+static void on_done(CURL *e, CURLcode rc)
+{
+  struct body *b;
+  CHECK_EQ(rc, CURLE_OK);
+  CHECK_EQ(curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&b), CURLE_OK);
+  CHECK(!b->mismatch);
+  ok++;
+}
+
+static void *wake_later(void *m)
+{
+  usleep(200 * 1000);
+  MOK(curl_multi_wakeup(m));
+  return NULL;
+}
+
+static void *wake_often(void *m)
+{
+  while(!stop) {
+    MOK(curl_multi_wakeup(m));
+    usleep(5 * 1000);
+  }
+  return NULL;
+}
+
+int main(void)
+{
+  CURL *easy[N];
+  CURLM *m;
+  pthread_t t;
+  int i, numfds = -1, running = 0;
+  double t0;
+
+  harness_init();
+  m = curl_multi_init();
+  CHECK(m != NULL);
+  CHECK_EQ(curl_multi_poll(m, NULL, 0, -1, &numfds), CURLM_BAD_FUNCTION_ARGUMENT);
+
+  /* Empty multi: poll sleeps until the other thread wakes it. */
+  t0 = now_s();
+  CHECK_EQ(pthread_create(&t, NULL, wake_later, m), 0);
+  MOK(curl_multi_poll(m, NULL, 0, 20000, &numfds));
+  CHECK(now_s() - t0 < 10.0);
+  CHECK_EQ(numfds, 0);
+  pthread_join(t, NULL);
+
+  /* Empty multi, no wakeup: sleeps the timeout. */
+  t0 = now_s();
+  MOK(curl_multi_poll(m, NULL, 0, 100, &numfds));
+  CHECK(now_s() - t0 >= 0.09);
+
+  /* Two wakeups collapse into one; wait does not consume it. */
+  MOK(curl_multi_wakeup(m));
+  MOK(curl_multi_wakeup(m));
+  MOK(curl_multi_wait(m, NULL, 0, 100, &numfds));
+  t0 = now_s();
+  MOK(curl_multi_poll(m, NULL, 0, 20000, &numfds));
+  CHECK(now_s() - t0 < 10.0);
+  t0 = now_s();
+  MOK(curl_multi_poll(m, NULL, 0, 100, &numfds));
+  CHECK(now_s() - t0 >= 0.09);
+
+  /* A poll loop that is woken all the time still finishes its transfers. */
+  for(i = 0; i < N; i++) {
+    easy[i] = new_transfer(&bodies[i], "/trickle/%d/5/250", 2000 + 777 * i);
+    MOK(curl_multi_add_handle(m, easy[i]));
+  }
+  CHECK_EQ(pthread_create(&t, NULL, wake_often, m), 0);
+  MOK(curl_multi_perform(m, &running));
+  while(running) {
+    MOK(curl_multi_poll(m, NULL, 0, 1000, &numfds));
+    MOK(curl_multi_perform(m, &running));
+    drain_messages(m, on_done);
+  }
+  stop = 1;
+  pthread_join(t, NULL);
+  drain_messages(m, on_done);
+  for(i = 0; i < N; i++) {
+    CHECK_EQ(bodies[i].len, (size_t)(2000 + 777 * i));
+    MOK(curl_multi_remove_handle(m, easy[i]));
+    curl_easy_cleanup(easy[i]);
+  }
+  MOK(curl_multi_cleanup(m));
+  printf("woken polls returned; transfers %d, ok %d\n", N, ok);
+  CHECK_EQ(ok, N);
+  return 0;
+}

@@ -1,0 +1,74 @@
+/* stock: must-fail (curlmux_select is curlmux's own function)
+   The seed's second loop: perform, then curlmux_select(timeout) as pycurl's
+   m.select(1.0), where -1 means "timed out, select again". */
+#include "harness.h"
+
+#define N 20
+typedef CURLMcode (*select_fn)(CURLM *, long, int *);
+static struct body bodies[N];
+static int ok;
+
+static void on_done(CURL *e, CURLcode rc)
+{
+  struct body *b;
+  CHECK_EQ(rc, CURLE_OK);
+  CHECK_EQ(curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&b), CURLE_OK);
+  CHECK(!b->mismatch);
+  ok++;
+}
+
+int main(void)
+{
+  select_fn sel;
+  CURL *easy[N];
+  CURLM *m;
+  int i, ready = 0, running = 0, timeouts = 0;
+  double t0;
+
+  harness_init();
+  sel = (select_fn)curlmux_symbol("curlmux_select");
+  if(!sel) {
+    fprintf(stderr, "curlmux_select is not available\n");
+    return 1;
+  }
+  m = curl_multi_init();
+  CHECK(m != NULL);
+
+  /* Nothing attached: sleeps the whole timeout and says -1. */
+  t0 = now_s();
+  MOK(sel(m, 100, &ready));
+  CHECK_EQ(ready, -1);
+  CHECK(now_s() - t0 >= 0.09);
+  CHECK_EQ(sel(m, -1, &ready), CURLM_BAD_FUNCTION_ARGUMENT);
+  CHECK_EQ(sel(NULL, 10, &ready), CURLM_BAD_HANDLE);
+
+  for(i = 0; i < N; i++) {
+    easy[i] = new_transfer(&bodies[i], i % 2 ? "/delay/100/%d" : "/trickle/%d/4/200", 1000 * i);
+    MOK(curl_multi_add_handle(m, easy[i]));
+  }
+  /* A fresh transfer is due at once: a timer, not a socket, says so. */
+  MOK(sel(m, 5000, &ready));
+  CHECK_EQ(ready, 0);
+
+  MOK(curl_multi_perform(m, &running));
+  while(running) {
+    MOK(sel(m, 1000, &ready));
+    if(ready == -1) {
+      timeouts++;
+      continue;
+    }
+    MOK(curl_multi_perform(m, &running));
+    drain_messages(m, on_done);
+  }
+  drain_messages(m, on_done);
+  for(i = 0; i < N; i++) {
+    CHECK_EQ(bodies[i].len, (size_t)1000 * i);
+    curl_multi_remove_handle(m, easy[i]);
+    curl_easy_cleanup(easy[i]);
+  }
+  MOK(curl_multi_cleanup(m));
+  printf("transfers %d, ok %d, select timeouts %d\n", N, ok, timeouts);
+  CHECK_EQ(ok, N);
+  CHECK_EQ(timeouts, 0);
+  return 0;
+}

@@ -1,0 +1,72 @@
+/* A curl_multi_wait loop with one extra descriptor of the caller's own. */
+#include "harness.h"
+
+#define N 25
+static struct body bodies[N];
+static int ok;
+
+static void on_done(CURL *e, CURLcode rc)
+{
+  struct body *b;
+  CHECK_EQ(rc, CURLE_OK);
+  CHECK_EQ(curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&b), CURLE_OK);
+  CHECK(!b->mismatch);
+  ok++;
+}
+
+int main(void)
+{
+  CURL *easy[N];
+  CURLM *m;
+  struct curl_waitfd extra;
+  int i, numfds = -1, running = 0, pipefd[2], extra_seen = 0;
+  double t0;
+
+  harness_init();
+  m = curl_multi_init();
+  CHECK(m != NULL);
+
+  CHECK_EQ(curl_multi_wait(m, NULL, 0, -1, &numfds), CURLM_BAD_FUNCTION_ARGUMENT);
+  /* Nothing to wait on: returns at once. */
+  t0 = now_s();
+  MOK(curl_multi_wait(m, NULL, 0, 5000, &numfds));
+  CHECK_EQ(numfds, 0);
+  CHECK(now_s() - t0 < 2.5);
+
+  /* Only the caller's descriptor: its revents are filled in. */
+  CHECK_EQ(pipe(pipefd), 0);
+  CHECK_EQ(write(pipefd[1], "x", 1), 1);
+  extra.fd = pipefd[0];
+  extra.events = CURL_WAIT_POLLIN;
+  extra.revents = 0;
+  MOK(curl_multi_wait(m, &extra, 1, 5000, &numfds));
+  CHECK_EQ(numfds, 1);
+  CHECK_EQ(extra.revents, CURL_WAIT_POLLIN);
+
+  for(i = 0; i < N; i++) {
+    easy[i] = new_transfer(&bodies[i], "/trickle/%d/3/150", 3000 * (i + 1));
+    MOK(curl_multi_add_handle(m, easy[i]));
+  }
+  MOK(curl_multi_perform(m, &running));
+  CHECK_EQ(running, N);
+  while(running) {
+    extra.revents = 0;
+    MOK(curl_multi_wait(m, &extra, 1, 1000, &numfds));
+    CHECK(numfds >= 1); /* the pipe stays readable */
+    extra_seen += extra.revents == CURL_WAIT_POLLIN;
+    MOK(curl_multi_perform(m, &running));
+    drain_messages(m, on_done);
+  }
+  drain_messages(m, on_done);
+  for(i = 0; i < N; i++) {
+    CHECK_EQ(bodies[i].len, (size_t)3000 * (i + 1));
+    MOK(curl_multi_remove_handle(m, easy[i]));
+    curl_easy_cleanup(easy[i]);
+  }
+  MOK(curl_multi_cleanup(m));
+  close(pipefd[0]);
+  close(pipefd[1]);
+  printf("transfers %d, ok %d, extra fd always reported %d\n", N, ok, extra_seen > 0);
+  CHECK_EQ(ok, N);
+  return 0;
+}
