@@ -41,7 +41,11 @@ fn setup() -> &'static Setup {
     SETUP.get_or_init(|| {
         let exe = PathBuf::from(env!("CARGO_BIN_EXE_curlmux"));
         let lib_dir = exe.parent().expect("bin dir").to_path_buf();
-        assert!(lib_dir.join("libcurlmux.so").exists(), "libcurlmux.so not built in {}", lib_dir.display());
+        assert!(
+            lib_dir.join("libcurlmux.so").exists(),
+            "no libcurlmux.so in {}: run `cargo build --release` before `cargo test --release` (bash .ci/test does)",
+            lib_dir.display()
+        );
         let mut server = Command::new(&exe)
             .arg("serve")
             .stdin(Stdio::piped())
@@ -209,6 +213,10 @@ ctests!(
     stale_handle,
     info_read_lifetime,
     fdset_3000,
+    easy_api,
+    select_deadline,
+    options,
+    bind_failure,
 );
 
 /// The header agrees with <curl/curl.h> on every prototype, in C and in C++.

@@ -1,5 +1,6 @@
 /* 200 transfers of mixed sizes and outcomes (bodies, slow bodies, redirects,
-   404/500, connections reset mid-body, refused connections), driven by a
+   404/500, connections reset mid-body, refused connections, servers that
+   never answer before CURLOPT_TIMEOUT_MS), driven by a
    perform + wait loop. Every body and every result code is checked. */
 #include "harness.h"
 
@@ -41,6 +42,14 @@ static CURL *plan(int i)
   x->status = 200;
   x->result = CURLE_OK;
   x->len = size;
+  if(i % 50 == 24) {
+    e = new_transfer(&x->body, "/hang");
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 200L + i);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    x->result = CURLE_OPERATION_TIMEDOUT;
+    x->status = 0;
+    return e;
+  }
   switch(i % 10) {
   case 4:
     e = new_transfer(&x->body, "/delay/%d/%zu", 20 + i % 150, size);
