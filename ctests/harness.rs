@@ -9,21 +9,22 @@
 //! tests of what libcurl leaves undefined. The local server (`curlmux serve`)
 //! is started once and stops when this process exits.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::{Server, describe};
 
 const RUN_LIMIT: Duration = Duration::from_secs(240);
 
 struct Setup {
     /// target/<profile>/, where libcurlmux.so is.
     lib_dir: PathBuf,
-    url: String,
+    server: Server,
     closed_port: u16,
-    _server: Mutex<Child>,
 }
 
 fn source_dir() -> PathBuf {
@@ -38,26 +39,10 @@ fn build_dir() -> PathBuf {
 
 fn setup() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
-    SETUP.get_or_init(|| {
-        let exe = PathBuf::from(env!("CARGO_BIN_EXE_curlmux"));
-        let lib_dir = exe.parent().expect("bin dir").to_path_buf();
-        assert!(
-            lib_dir.join("libcurlmux.so").exists(),
-            "no libcurlmux.so in {}: run `cargo build --release` before `cargo test --release` (bash .ci/test does)",
-            lib_dir.display()
-        );
-        let mut server = Command::new(&exe)
-            .arg("serve")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start curlmux serve");
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().expect("stdout")).read_line(&mut line).expect("server banner");
-        let addr = line.trim().strip_prefix("listening ").expect("listening ADDR").to_string();
-        // A port that refuses connections: bound once, then released.
-        let closed_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Setup { lib_dir, url: format!("http://{addr}"), closed_port, _server: Mutex::new(server) }
+    SETUP.get_or_init(|| Setup {
+        lib_dir: common::lib_dir(),
+        server: common::start_server(None),
+        closed_port: common::closed_port(),
     })
 }
 
@@ -99,54 +84,18 @@ fn cc(source: &Path, out: &Path, linked: bool) {
     assert!(status.success(), "cc failed for {} (is libcurl4-openssl-dev installed?)", source.display());
 }
 
-/// Runs `bin`, killing it after RUN_LIMIT.
+/// Runs `bin` as `curlmux` says: against curlmux (linked or preloaded) or not.
 fn run(bin: &Path, curlmux: bool, preload: bool) -> Output {
     let setup = setup();
     let mut cmd = Command::new(bin);
-    cmd.env("CURLMUX_TEST_URL", &setup.url)
+    cmd.env("CURLMUX_TEST_URL", &setup.server.url)
         .env("CURLMUX_TEST_CLOSED_PORT", setup.closed_port.to_string())
         .env("EXPECT_CURLMUX", if curlmux { "1" } else { "0" })
-        .env_remove("LD_PRELOAD")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("LD_PRELOAD");
     if preload {
         cmd.env("LD_PRELOAD", setup.lib_dir.join("libcurlmux.so"));
     }
-    let mut child = cmd.spawn().expect("spawn test");
-    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        out.read_to_end(&mut s).map(|_| s)
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        err.read_to_end(&mut s).map(|_| s)
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            break child.wait().expect("wait after kill");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().unwrap().unwrap_or_default(),
-        stderr: err_reader.join().unwrap().unwrap_or_default(),
-    }
-}
-
-fn describe(mode: &str, out: &Output) -> String {
-    format!(
-        "{mode}: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    common::run_limited(cmd, RUN_LIMIT)
 }
 
 fn ctest(name: &str) {
@@ -194,7 +143,7 @@ macro_rules! ctests {
             let listed = [$(stringify!($name)),*];
             for entry in std::fs::read_dir(source_dir()).unwrap() {
                 let path = entry.unwrap().path();
-                if path.extension().is_some_and(|e| e == "c") {
+                if path.is_file() && path.extension().is_some_and(|e| e == "c") {
                     let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
                     assert!(stem == "header_compat" || listed.contains(&stem.as_str()), "{stem}.c is not run");
                 }

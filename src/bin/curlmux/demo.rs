@@ -2,7 +2,7 @@
 //! unmodified curl command line, `--parallel`, with libcurlmux.so preloaded,
 //! against the local server, and checks every file it wrote.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::server;
@@ -34,17 +34,10 @@ fn plan(base: &str, n: usize) -> Vec<Expect> {
         .collect()
 }
 
-/// libcurlmux.so, next to this executable (cargo's target/<profile>/).
-fn library() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let lib = exe.with_file_name("libcurlmux.so");
-    lib.exists().then_some(lib).ok_or_else(|| format!("{} not found; build with cargo build --release", exe.display()))
-}
-
 pub fn run(n: usize) -> Result<(), String> {
-    let lib = library()?;
+    let lib = crate::preload::library()?;
     let rt = crate::runtime().map_err(|e| e.to_string())?;
-    let (addr, _task) = rt.block_on(server::serve(0)).map_err(|e| format!("bind: {e}"))?;
+    let (addr, _task) = rt.block_on(server::serve(0, None)).map_err(|e| format!("bind: {e}"))?;
     let dir = std::env::temp_dir().join(format!("curlmux-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let expects = plan(&format!("http://{addr}"), n);

@@ -1,24 +1,38 @@
-//! The `curlmux` command: a demo of the library, and the local test server
-//! that the demo, the test suite and the benchmarks use.
+//! The `curlmux` command: preloading helpers, a demo, and the local HTTP
+//! server that the demo, the test suite and the benchmarks use.
 //!
-//! - `curlmux demo [N]`: serves N (default 200) URLs of mixed sizes, delays,
-//!   redirects and errors on 127.0.0.1 and fetches them with the unmodified
-//!   `curl --parallel` with libcurlmux.so preloaded; checks every file.
-//! - `curlmux serve [PORT]`: runs the server; prints `listening 127.0.0.1:PORT`
-//!   and stops when its standard input closes.
+//! - `curlmux run -- PROGRAM ARGS…`: runs PROGRAM with libcurlmux.so preloaded.
+//! - `curlmux doctor`: which libcurl curlmux binds to here, its version and flavour.
+//! - `curlmux demo [N]`: the unmodified `curl --parallel` fetches N (default
+//!   200) URLs from a local server through curlmux; every file is checked.
+//! - `curlmux serve [--port P] [--root DIR]`: runs the server; prints
+//!   `listening 127.0.0.1:PORT` and stops when its standard input closes.
 
 mod demo;
+mod preload;
 mod server;
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+const USAGE: &str = "usage: curlmux run -- PROGRAM [ARGS…] | curlmux doctor | curlmux demo [TRANSFERS] \
+                     | curlmux serve [--port PORT] [--root DIR]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("serve") => serve(args.get(1).map(|p| p.parse().unwrap_or(0)).unwrap_or(0)),
+        Some("run") => {
+            let rest = if args.get(1).is_some_and(|a| a == "--") { &args[2..] } else { &args[1..] };
+            match rest.split_first() {
+                Some((program, args)) => preload::run(program, args),
+                None => Err(USAGE.into()),
+            }
+        }
+        Some("doctor") => preload::doctor(),
+        Some("serve") => serve(&args[1..]),
         Some("demo") => demo::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200)),
-        _ => Err("usage: curlmux demo [TRANSFERS] | curlmux serve [PORT]".into()),
+        _ => Err(USAGE.into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -33,9 +47,19 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
 }
 
-fn serve(port: u16) -> Result<(), String> {
+fn serve(args: &[String]) -> Result<(), String> {
+    let (mut port, mut root) = (0u16, None);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or(USAGE)?;
+        match flag.as_str() {
+            "--port" => port = value.parse().map_err(|_| USAGE)?,
+            "--root" => root = Some(PathBuf::from(value)),
+            _ => return Err(USAGE.into()),
+        }
+    }
     let rt = runtime().map_err(|e| e.to_string())?;
-    let (addr, _task) = rt.block_on(server::serve(port)).map_err(|e| format!("bind: {e}"))?;
+    let (addr, _task) = rt.block_on(server::serve(port, root)).map_err(|e| format!("bind: {e}"))?;
     println!("listening {addr}");
     std::io::stdout().flush().map_err(|e| e.to_string())?;
     // Lives exactly as long as whoever started it keeps our stdin open.

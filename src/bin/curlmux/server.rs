@@ -10,9 +10,13 @@
 //! - `/status/CODE`: that status, body `status CODE\n`.
 //! - `/reset/N`: announces 2N bytes, sends N, then drops the connection.
 //! - `/hang`: accepts the request and never answers.
+//! - `/files/PATH`: the file PATH under the directory given to [`serve`]
+//!   (git's dumb HTTP transport reads a repository this way).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -37,16 +41,19 @@ fn bytes_from(start: usize, len: usize) -> Bytes {
     (start..start + len).map(pattern).collect::<Vec<u8>>().into()
 }
 
-/// Binds 127.0.0.1:`port` (0: any free port) and serves until the runtime stops.
-pub async fn serve(port: u16) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+/// Binds 127.0.0.1:`port` (0: any free port) and serves until the runtime
+/// stops; `/files/` serves `root` when given.
+pub async fn serve(port: u16, root: Option<PathBuf>) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let root = Arc::new(root);
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
             let _ = stream.set_nodelay(true);
+            let root = root.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(handle);
+                let service = hyper::service::service_fn(move |req| handle(req, root.clone()));
                 let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
             });
         }
@@ -54,8 +61,11 @@ pub async fn serve(port: u16) -> std::io::Result<(SocketAddr, tokio::task::JoinH
     Ok((addr, task))
 }
 
-async fn handle(req: Request<hyper::body::Incoming>) -> Result<Response<Body>, Infallible> {
+async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_owned();
+    if let (Some(root), Some(file)) = (root.as_ref(), path.strip_prefix("/files/")) {
+        return Ok(static_file(root, file).await);
+    }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let num = |i: usize| parts.get(i).and_then(|s| s.parse::<usize>().ok());
     let response = match (parts[0], num(1), num(2), num(3)) {
@@ -90,6 +100,18 @@ async fn handle(req: Request<hyper::body::Incoming>) -> Result<Response<Body>, I
         _ => not_found(),
     };
     Ok(response)
+}
+
+/// A file under `root`; paths that leave it are not found.
+async fn static_file(root: &Path, file: &str) -> Response<Body> {
+    let relative = Path::new(file);
+    if !relative.components().all(|c| matches!(c, Component::Normal(_))) {
+        return not_found();
+    }
+    match tokio::fs::read(root.join(relative)).await {
+        Ok(data) => sized(data.len(), full(data)),
+        Err(_) => not_found(),
+    }
 }
 
 fn full(text: impl Into<Bytes>) -> Body {

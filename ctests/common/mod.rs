@@ -1,0 +1,99 @@
+//! What the test programs share: the local server (`curlmux serve`, started
+//! once per test process and stopped when it exits), where libcurlmux.so is,
+//! and running a program with a time limit.
+
+#![allow(dead_code)] // each test crate uses its own part
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub url: String,
+    _child: Mutex<Child>,
+}
+
+/// The `curlmux` executable; libcurlmux.so is built next to it.
+pub fn curlmux_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_curlmux"))
+}
+
+pub fn lib_dir() -> PathBuf {
+    let dir = curlmux_exe().parent().expect("bin dir").to_path_buf();
+    assert!(
+        dir.join("libcurlmux.so").exists(),
+        "no libcurlmux.so in {}: run `cargo build --release` before `cargo test --release` (bash .ci/test does)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn library() -> PathBuf {
+    lib_dir().join("libcurlmux.so")
+}
+
+/// Starts `curlmux serve`, serving `root` under /files/ when given.
+pub fn start_server(root: Option<&Path>) -> Server {
+    let mut cmd = Command::new(curlmux_exe());
+    cmd.arg("serve");
+    if let Some(root) = root {
+        cmd.arg("--root").arg(root);
+    }
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start curlmux serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("server banner");
+    let addr = line.trim().strip_prefix("listening ").expect("listening ADDR").to_string();
+    Server { url: format!("http://{addr}"), _child: Mutex::new(child) }
+}
+
+/// A port that refuses connections: bound once, then released.
+pub fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs `cmd` to completion, killing it after `limit`.
+pub fn run_limited(mut cmd: Command, limit: Duration) -> Output {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let out_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        out.read_to_end(&mut s).map(|_| s)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        err.read_to_end(&mut s).map(|_| s)
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            break child.wait().expect("wait after kill");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap().unwrap_or_default(),
+        stderr: err_reader.join().unwrap().unwrap_or_default(),
+    }
+}
+
+pub fn describe(what: &str, out: &Output) -> String {
+    format!(
+        "{what}: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The server's body byte at offset i (src/bin/curlmux/server.rs).
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36]).collect()
+}

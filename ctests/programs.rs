@@ -1,0 +1,193 @@
+//! Real, unmodified programs with libcurlmux.so preloaded (`curlmux run`):
+//! the curl command line, `git clone` over dumb HTTP, and Python with
+//! Debian's pycurl running the seed's own examples. Each also runs without
+//! curlmux, so a failure points at curlmux; each checks every byte it got and
+//! that curlmux really answered (its CURLMUX_DEBUG trace).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::{describe, pattern, run_limited};
+
+const LIMIT: Duration = Duration::from_secs(180);
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("programs").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// `program args` as is, or through `curlmux run` with tracing on.
+fn command(preloaded: bool, program: &str) -> Command {
+    if preloaded {
+        let mut cmd = Command::new(common::curlmux_exe());
+        cmd.args(["run", "--", program]).env("CURLMUX_DEBUG", "1");
+        cmd
+    } else {
+        let mut cmd = Command::new(program);
+        cmd.env_remove("LD_PRELOAD");
+        cmd
+    }
+}
+
+fn require(program: &str, package: &str) {
+    assert!(
+        Path::new(program).exists(),
+        "{program} is missing: install the Debian package {package} (bash .ci/test does)"
+    );
+}
+
+fn succeeded(what: &str, out: Output) -> Output {
+    assert!(out.status.success(), "{}", describe(what, &out));
+    out
+}
+
+fn trace(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn curl_plain_download() {
+    require("/usr/bin/curl", "curl");
+    let server = common::start_server(None);
+    for preloaded in [false, true] {
+        let dir = scratch(&format!("plain-{preloaded}"));
+        let file = dir.join("out");
+        let mut cmd = command(preloaded, "/usr/bin/curl");
+        cmd.args(["--silent", "--show-error", "--fail", "-o"]).arg(&file).arg(format!("{}/bytes/3000000", server.url));
+        let out = succeeded("curl", run_limited(cmd, LIMIT));
+        assert!(std::fs::read(&file).unwrap() == pattern(3_000_000), "body differs (preloaded: {preloaded})");
+        // curl_easy_perform's private multi went through curlmux, untouched.
+        assert_eq!(trace(&out).contains("curlmux: bound to"), preloaded, "{}", trace(&out));
+    }
+}
+
+#[test]
+fn curl_parallel_200_urls() {
+    require("/usr/bin/curl", "curl");
+    let server = common::start_server(None);
+    let plan: Vec<(String, Vec<u8>)> = (0..200)
+        .map(|i| {
+            let size = [0, 10, 2_000, 50_000, 400_000][i % 5];
+            match i % 8 {
+                3 => (format!("/status/404?{i}"), b"status 404\n".to_vec()),
+                5 => (format!("/trickle/{size}/5/1000"), pattern(size)),
+                6 => (format!("/delay/{}/{size}", 100 + 10 * (i % 50)), pattern(size)),
+                _ => (format!("/bytes/{size}"), pattern(size)),
+            }
+        })
+        .collect();
+    for preloaded in [false, true] {
+        let dir = scratch(&format!("parallel-{preloaded}"));
+        let config: String = plan
+            .iter()
+            .enumerate()
+            .map(|(i, (path, _))| {
+                format!("url = \"{}{path}\"\noutput = \"{}\"\n", server.url, dir.join(i.to_string()).display())
+            })
+            .collect();
+        std::fs::write(dir.join("urls"), config).unwrap();
+        let mut cmd = command(preloaded, "/usr/bin/curl");
+        cmd.args(["--silent", "--show-error", "--parallel", "--parallel-max", "50", "--config"]).arg(dir.join("urls"));
+        let out = succeeded("curl --parallel", run_limited(cmd, LIMIT));
+        for (i, (path, body)) in plan.iter().enumerate() {
+            let got = std::fs::read(dir.join(i.to_string())).unwrap_or_default();
+            assert!(&got == body, "{path}: {} bytes, expected {} (preloaded: {preloaded})", got.len(), body.len());
+        }
+        assert_eq!(trace(&out).contains("curlmux: multi handle created"), preloaded, "{}", trace(&out));
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("/usr/bin/git")
+        .args(["-c", "user.name=curlmux", "-c", "user.email=curlmux@localhost", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "{}", describe(&format!("git {args:?}"), &out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// git's dumb HTTP walker fetches loose objects with curl_multi_fdset + select.
+#[test]
+fn git_clone_over_dumb_http() {
+    require("/usr/bin/git", "git");
+    let root = scratch("git");
+    let work = root.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(&work, &["init", "-q"]);
+    for i in 0..100 {
+        let text: String = (0..50).map(|j| format!("line {j} of file {i}: {}\n", i * 7919 + j * 104729)).collect();
+        std::fs::write(work.join(format!("f{}.txt", i % 40)), text).unwrap();
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-q", "-m", &format!("commit {i}")]);
+    }
+    git(&root, &["clone", "-q", "--bare", "work", "repo.git"]);
+    git(&root.join("repo.git"), &["update-server-info"]);
+    let objects = git(&root.join("repo.git"), &["count-objects"]);
+    let expected_log = git(&work, &["log", "--format=%H %T %s"]);
+    let server = common::start_server(Some(&root));
+    for preloaded in [false, true] {
+        let dest = root.join(format!("clone-{preloaded}"));
+        let mut cmd = command(preloaded, "/usr/bin/git");
+        cmd.args(["clone", "-q", &format!("{}/files/repo.git", server.url)]).arg(&dest);
+        let out = succeeded("git clone", run_limited(cmd, LIMIT));
+        git(&dest, &["fsck", "--strict"]);
+        assert_eq!(git(&dest, &["log", "--format=%H %T %s"]), expected_log, "history differs (preloaded: {preloaded})");
+        let t = trace(&out);
+        assert_eq!(t.contains("curlmux: multi handle created"), preloaded, "{t}");
+        if preloaded {
+            assert!(t.contains("libcurl-gnutls.so.4"), "git uses the GnuTLS flavour: {t}");
+        }
+    }
+    assert!(
+        objects.starts_with("300 objects") || objects.split_whitespace().next().unwrap().parse::<u32>().unwrap() >= 250,
+        "{objects}"
+    );
+}
+
+/// pycurl loads libcurl-gnutls RTLD_LOCAL: curlmux finds it among the loaded objects.
+#[test]
+fn pycurl_runs_the_seed_examples() {
+    require("/usr/bin/python3", "python3");
+    let has_pycurl = Command::new("/usr/bin/python3").args(["-c", "import pycurl"]).status().unwrap().success();
+    assert!(has_pycurl, "Debian's python3-pycurl is missing (bash .ci/test installs it)");
+    let server = common::start_server(None);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests/programs/pycurl_seed.py");
+    let port = common::closed_port().to_string();
+    let mut results = Vec::new();
+    for preloaded in [false, true] {
+        let mut cmd = command(preloaded, "/usr/bin/python3");
+        cmd.arg(&script).args([&server.url, &port, "50"]);
+        let out = succeeded("python3 pycurl_seed.py", run_limited(cmd, LIMIT));
+        let t = trace(&out);
+        assert!(t.contains(if preloaded { "USING_CURLMUX" } else { "USING_STOCK" }), "{t}");
+        if preloaded {
+            assert!(t.contains("libcurl-gnutls.so.4 (already loaded)"), "{t}");
+            assert!(t.contains("curlmux: multi handle created"), "{t}");
+        }
+        results.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    assert_eq!(results[0], results[1], "pycurl saw different results with curlmux");
+    assert_eq!(results[0].lines().count(), 2, "{}", results[0]);
+}
+
+#[test]
+fn doctor_names_the_libcurl_and_its_flavour() {
+    for (env, flavour) in [(None, "OpenSSL"), (Some("libcurl-gnutls.so.4"), "GnuTLS")] {
+        let mut cmd = Command::new(common::curlmux_exe());
+        cmd.arg("doctor").env_remove("CURLMUX_LIBCURL");
+        if let Some(lib) = env {
+            cmd.env("CURLMUX_LIBCURL", lib);
+        }
+        let out = succeeded("curlmux doctor", run_limited(cmd, LIMIT));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("libcurl/7.88.1"), "{text}");
+        assert!(text.contains(&format!("flavour:  {flavour}")), "{text}");
+    }
+}

@@ -1,0 +1,76 @@
+//! `curlmux run` and `curlmux doctor`: preloading without knowing the
+//! library's path, and what curlmux would bind to here.
+
+use std::ffi::{CStr, CString, c_char};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// libcurlmux.so, next to this executable (cargo's target/<profile>/, or
+/// wherever both were installed together).
+pub fn library() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let lib = exe.with_file_name("libcurlmux.so");
+    if lib.exists() {
+        Ok(lib)
+    } else {
+        Err(format!("{} not found: build it with `cargo build --release`", lib.display()))
+    }
+}
+
+/// Replaces this process with `program args…`, libcurlmux.so preloaded
+/// (in front of any LD_PRELOAD already set).
+pub fn run(program: &str, args: &[String]) -> Result<(), String> {
+    let lib = library()?;
+    let preload = match std::env::var("LD_PRELOAD") {
+        Ok(old) if !old.is_empty() => format!("{} {old}", lib.display()),
+        _ => lib.display().to_string(),
+    };
+    let err = Command::new(program).args(args).env("LD_PRELOAD", preload).exec();
+    Err(format!("cannot run {program}: {err}"))
+}
+
+/// Loads libcurlmux.so and asks it which libcurl it binds to in this
+/// environment (CURLMUX_LIBCURL included).
+pub fn doctor() -> Result<(), String> {
+    let lib = library()?;
+    let path = CString::new(lib.display().to_string()).map_err(|e| e.to_string())?;
+    // SAFETY: a NUL-terminated path; the library is curlmux's own.
+    let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return Err(format!("cannot load {}", lib.display()));
+    }
+    let text = |name: &CStr| -> Option<String> {
+        // SAFETY: `handle` is live; the symbol, when present, is `const char *(void)`.
+        let f = unsafe { libc::dlsym(handle, name.as_ptr()) };
+        if f.is_null() {
+            return None;
+        }
+        // SAFETY: curlmux_version/curlmux_libcurl have this signature (include/curlmux.h).
+        let f: extern "C" fn() -> *const c_char = unsafe { std::mem::transmute(f) };
+        let s = f();
+        // SAFETY: both return NULL or a static NUL-terminated string.
+        (!s.is_null()).then(|| unsafe { CStr::from_ptr(s) }.to_string_lossy().into_owned())
+    };
+    println!("library:  {}", lib.display());
+    println!("version:  {}", text(c"curlmux_version").unwrap_or_else(|| "?".into()));
+    match text(c"curlmux_libcurl") {
+        Some(bound) => {
+            let flavour = if bound.contains("GnuTLS") {
+                "GnuTLS"
+            } else if bound.contains("OpenSSL") {
+                "OpenSSL"
+            } else {
+                "other"
+            };
+            println!("libcurl:  {bound}");
+            println!("flavour:  {flavour}");
+            println!(
+                "note:     a program that links libcurl itself gets curlmux bound to that one; \
+                 set CURLMUX_LIBCURL to choose (e.g. libcurl-gnutls.so.4)"
+            );
+            Ok(())
+        }
+        None => Err("curlmux finds no libcurl here (CURLMUX_DEBUG=1 says why)".into()),
+    }
+}
