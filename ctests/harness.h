@@ -4,9 +4,11 @@
  * runs it three ways (stock libcurl, curlmux linked, curlmux preloaded) and
  * requires the same stdout from all three.
  *
- * Environment, set by the runner: CURLMUX_TEST_URL (the local server),
- * CURLMUX_TEST_CLOSED_PORT (a port nothing listens on), EXPECT_CURLMUX (1
- * when curlmux must be the one answering, 0 for stock libcurl).
+ * Environment, set by the runner: CURLMUX_TEST_URL (the local server:
+ * HTTP/1.1 and h2c), CURLMUX_TEST_TLS_URL (the same over TLS, ALPN h2 or
+ * http/1.1), CURLMUX_TEST_CA (its certificate), CURLMUX_TEST_PUSH_URL (h2c
+ * with server push), CURLMUX_TEST_CLOSED_PORT (a port nothing listens on),
+ * EXPECT_CURLMUX (1 when curlmux must be the one answering, 0 for stock).
  */
 #ifndef CURLMUX_TEST_HARNESS_H
 #define CURLMUX_TEST_HARNESS_H
@@ -44,11 +46,19 @@
 /* A multi call that must succeed. */
 #define MOK(call) CHECK_EQ((call), CURLM_OK)
 
+static inline const char *env_or_die(const char *name)
+{
+  const char *v = getenv(name);
+  if(!v) {
+    fprintf(stderr, "%s is not set\n", name);
+    exit(1);
+  }
+  return v;
+}
+
 static inline const char *test_url(void)
 {
-  const char *u = getenv("CURLMUX_TEST_URL");
-  CHECK(u != NULL);
-  return u;
+  return env_or_die("CURLMUX_TEST_URL");
 }
 
 /* The curlmux_* function `name`, or NULL under stock libcurl. */
@@ -100,17 +110,34 @@ static size_t body_write(char *data, size_t size, size_t n, void *userp)
   return size * n;
 }
 
-/* An easy handle for TEST_URL + path, writing into *b. */
-static inline CURL *new_transfer(struct body *b, const char *fmt, ...)
+/* How a transfer talks to the server. */
+enum proto { HTTP1, HTTP2C, HTTPS1, HTTPS2 };
+
+static inline const char *proto_name(enum proto p)
+{
+  static const char *names[] = {"http/1.1", "h2c", "https/1.1", "https/h2"};
+  return names[p];
+}
+
+static inline CURL *new_transfer_v(enum proto p, struct body *b, const char *fmt, va_list ap)
 {
   char path[512], url[700];
-  va_list ap;
   CURL *e = curl_easy_init();
   CHECK(e != NULL);
-  va_start(ap, fmt);
   vsnprintf(path, sizeof(path), fmt, ap);
-  va_end(ap);
-  snprintf(url, sizeof(url), "%s%s", test_url(), path);
+  snprintf(url, sizeof(url), "%s%s", p >= HTTPS1 ? env_or_die("CURLMUX_TEST_TLS_URL") : test_url(), path);
+  if(p >= HTTPS1)
+    curl_easy_setopt(e, CURLOPT_CAINFO, env_or_die("CURLMUX_TEST_CA"));
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                   p == HTTP2C ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+                   : p == HTTPS2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+  /* libcurl 7.88.1 fails every stream after the first on a reused h2c
+     (prior knowledge) connection with CURLE_HTTP2, against any server
+     (checked with hyper and with the h2 crate): one connection each. */
+  if(p == HTTP2C) {
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  }
   memset(b, 0, sizeof(*b));
   curl_easy_setopt(e, CURLOPT_URL, url);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body_write);
@@ -118,6 +145,28 @@ static inline CURL *new_transfer(struct body *b, const char *fmt, ...)
   curl_easy_setopt(e, CURLOPT_PRIVATE, b);
   /* a stuck transfer fails the test instead of hanging it */
   curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
+  return e;
+}
+
+/* An easy handle for the server's path, over protocol p, writing into *b. */
+static inline CURL *new_transfer_p(enum proto p, struct body *b, const char *fmt, ...)
+{
+  va_list ap;
+  CURL *e;
+  va_start(ap, fmt);
+  e = new_transfer_v(p, b, fmt, ap);
+  va_end(ap);
+  return e;
+}
+
+/* An easy handle for TEST_URL + path (HTTP/1.1), writing into *b. */
+static inline CURL *new_transfer(struct body *b, const char *fmt, ...)
+{
+  va_list ap;
+  CURL *e;
+  va_start(ap, fmt);
+  e = new_transfer_v(HTTP1, b, fmt, ap);
+  va_end(ap);
   return e;
 }
 

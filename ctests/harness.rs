@@ -89,6 +89,9 @@ fn run(bin: &Path, curlmux: bool, preload: bool) -> Output {
     let setup = setup();
     let mut cmd = Command::new(bin);
     cmd.env("CURLMUX_TEST_URL", &setup.server.url)
+        .env("CURLMUX_TEST_TLS_URL", &setup.server.tls_url)
+        .env("CURLMUX_TEST_PUSH_URL", &setup.server.push_url)
+        .env("CURLMUX_TEST_CA", &setup.server.ca)
         .env("CURLMUX_TEST_CLOSED_PORT", setup.closed_port.to_string())
         .env("EXPECT_CURLMUX", if curlmux { "1" } else { "0" })
         .env_remove("LD_PRELOAD");
@@ -166,6 +169,12 @@ ctests!(
     select_deadline,
     options,
     bind_failure,
+    event_loop_1000,
+    https_loops,
+    http2,
+    push,
+    limits_timeouts,
+    newer_api,
 );
 
 /// The header agrees with <curl/curl.h> on every prototype, in C and in C++.

@@ -34,6 +34,13 @@ CURLMcode (curl_multi_socket)(CURLM *multi, curl_socket_t sockfd, int *running_h
 #endif
 
 
+/**
+ * `CURLMOPT_PUSHFUNCTION`'s answers.
+ */
+#define CURL_PUSH_OK 0
+
+#define CURL_PUSH_DENY 1
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -299,6 +306,42 @@ CURLMcode curl_multi_socket_all(CURLM *multi, int *running_handles);
  * `multi` is NULL or a multi handle.
  */
 CURLMcode curl_multi_assign(CURLM *multi, curl_socket_t sockfd, void *sockp);
+
+/**
+ * Returns the easy handles attached to `multi`, as a NULL-terminated array
+ * the caller frees with `curl_free` (libcurl 8.4's function, provided by
+ * curlmux whatever libcurl it binds to). The order is unspecified. The
+ * easies stay the caller's; the array is a copy.
+ *
+ * Returns NULL for a NULL or cleaned-up multi, from inside a callback, when
+ * memory runs out, and for a multi curlmux did not make when the libcurl
+ * underneath is older than 8.4.
+ *
+ * # Safety
+ * `multi` is NULL or a multi handle.
+ */
+CURL **curl_multi_get_handles(CURLM *multi);
+
+/**
+ * Fills `ufds` (room for `size` entries) with the descriptors to wait on
+ * for `multi` and sets `*fd_count` (may be NULL when `ufds` is given) to how
+ * many there are (libcurl 8.8's function, provided by curlmux whatever
+ * libcurl it binds to). curlmux reports one descriptor, readable when any
+ * transfer has work (as `curl_multi_fdset` does), or none when nothing is
+ * attached. `size` 0 with `ufds` NULL only counts.
+ *
+ * Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_BAD_FUNCTION_ARGUMENT`
+ * (`ufds` NULL while `size` > 0 or `fd_count` NULL); `CURLM_OUT_OF_MEMORY`
+ * (`size` too small); `CURLM_RECURSIVE_API_CALL` (from inside a callback).
+ *
+ * # Safety
+ * `multi` is NULL or a multi handle; `ufds` is NULL or has `size` writable
+ * entries; `fd_count` is NULL or writable.
+ */
+CURLMcode curl_multi_waitfds(CURLM *multi,
+                             struct curl_waitfd *ufds,
+                             unsigned int size,
+                             unsigned int *fd_count);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -41,11 +41,11 @@ pub fn guarded<T: Failure>(body: impl FnOnce() -> T) -> T {
     })
 }
 
-/// For callbacks libcurl calls into curlmux: 0 when done, -1 (libcurl's
-/// "abort the multi") if curlmux panicked.
-pub fn guarded_callback(body: impl FnOnce()) -> c_int {
+/// For callbacks libcurl calls into curlmux: the callback's answer, or -1
+/// (libcurl's "abort the multi") if curlmux panicked.
+pub fn guarded_callback(body: impl FnOnce() -> c_int) -> c_int {
     match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(()) => 0,
+        Ok(answer) => answer,
         Err(_) => {
             crate::debug::trace!("internal panic caught in a libcurl callback");
             -1

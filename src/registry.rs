@@ -58,6 +58,7 @@ pub fn issue(multi: Arc<Multi>) -> *mut CURLM {
         // Never freed: this address stays curlmux's for the life of the process.
         Box::leak(Box::new(0u64)) as *mut u64 as usize
     };
+    multi.set_handle(token as *mut CURLM);
     reg.engines.insert(multi.engine_handle() as usize, multi.clone());
     reg.live.insert(token, multi);
     token as *mut CURLM

@@ -12,7 +12,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub struct Server {
+    /// http://127.0.0.1:PORT: HTTP/1.1 and h2c.
     pub url: String,
+    /// https://127.0.0.1:PORT: TLS, ALPN h2 or http/1.1.
+    pub tls_url: String,
+    /// http://127.0.0.1:PORT: h2c with server push.
+    pub push_url: String,
+    /// The TLS server's certificate, PEM (for CURLOPT_CAINFO).
+    pub ca: PathBuf,
     _child: Mutex<Child>,
 }
 
@@ -45,8 +52,19 @@ pub fn start_server(root: Option<&Path>) -> Server {
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("start curlmux serve");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("server banner");
-    let addr = line.trim().strip_prefix("listening ").expect("listening ADDR").to_string();
-    Server { url: format!("http://{addr}"), _child: Mutex::new(child) }
+    let field = |key: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in the server banner: {line}"))
+            .to_string()
+    };
+    Server {
+        url: format!("http://{}", line.split_whitespace().nth(1).expect("listening ADDR")),
+        tls_url: format!("https://{}", field("tls=")),
+        push_url: format!("http://{}", field("push=")),
+        ca: PathBuf::from(field("ca=")),
+        _child: Mutex::new(child),
+    }
 }
 
 /// A port that refuses connections: bound once, then released.

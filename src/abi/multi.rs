@@ -87,8 +87,15 @@ pub unsafe extern "C" fn curl_multi_add_handle(multi: *mut CURLM, easy: *mut CUR
     boundary!({
         match target(multi) {
             Target::Curlmux(m) => to_code(m.add(easy)),
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe { (lib.multi_add_handle)(multi, easy) },
+            Target::Libcurl { lib, owner } => {
+                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+                let code = unsafe { (lib.multi_add_handle)(multi, easy) };
+                // libcurl adding to curlmux's engine on its own: a DoH probe or a push.
+                if let (CURLM_OK, Some(m)) = (code, owner) {
+                    m.engine_added(easy);
+                }
+                code
+            }
             Target::Invalid => CURLM_BAD_HANDLE,
         }
     })
@@ -486,6 +493,100 @@ pub unsafe extern "C" fn curl_multi_assign(multi: *mut CURLM, sockfd: curl_socke
             Target::Curlmux(m) => to_code(m.assign(sockfd, sockp)),
             // SAFETY: forwarded unchanged to the libcurl that owns the handle.
             Target::Libcurl { lib, .. } => unsafe { (lib.multi_assign)(multi, sockfd, sockp) },
+            Target::Invalid => CURLM_BAD_HANDLE,
+        }
+    })
+}
+
+/// Returns the easy handles attached to `multi`, as a NULL-terminated array
+/// the caller frees with `curl_free` (libcurl 8.4's function, provided by
+/// curlmux whatever libcurl it binds to). The order is unspecified. The
+/// easies stay the caller's; the array is a copy.
+///
+/// Returns NULL for a NULL or cleaned-up multi, from inside a callback, when
+/// memory runs out, and for a multi curlmux did not make when the libcurl
+/// underneath is older than 8.4.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_get_handles(multi: *mut CURLM) -> *mut *mut CURL {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => {
+                let Some(easies) = m.handles() else { return std::ptr::null_mut() };
+                // curl_free is free() unless the app replaced libcurl's allocator.
+                // SAFETY: a plain allocation of easies.len() + 1 pointers.
+                let array = unsafe { libc::malloc((easies.len() + 1) * size_of::<*mut CURL>()) } as *mut *mut CURL;
+                if array.is_null() {
+                    return array;
+                }
+                for (i, easy) in easies.iter().chain([&std::ptr::null_mut()]).enumerate() {
+                    // SAFETY: i <= easies.len(), inside the allocation.
+                    unsafe { array.add(i).write(*easy) };
+                }
+                array
+            }
+            Target::Libcurl { lib, .. } => match lib.multi_get_handles {
+                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+                Some(f) => unsafe { f(multi) },
+                None => std::ptr::null_mut(),
+            },
+            Target::Invalid => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Fills `ufds` (room for `size` entries) with the descriptors to wait on
+/// for `multi` and sets `*fd_count` (may be NULL when `ufds` is given) to how
+/// many there are (libcurl 8.8's function, provided by curlmux whatever
+/// libcurl it binds to). curlmux reports one descriptor, readable when any
+/// transfer has work (as `curl_multi_fdset` does), or none when nothing is
+/// attached. `size` 0 with `ufds` NULL only counts.
+///
+/// Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_BAD_FUNCTION_ARGUMENT`
+/// (`ufds` NULL while `size` > 0 or `fd_count` NULL); `CURLM_OUT_OF_MEMORY`
+/// (`size` too small); `CURLM_RECURSIVE_API_CALL` (from inside a callback).
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `ufds` is NULL or has `size` writable
+/// entries; `fd_count` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_waitfds(
+    multi: *mut CURLM,
+    ufds: *mut curl_waitfd,
+    size: c_uint,
+    fd_count: *mut c_uint,
+) -> CURLMcode {
+    boundary!({
+        match target(multi) {
+            Target::Curlmux(m) => {
+                if ufds.is_null() && (size > 0 || fd_count.is_null()) {
+                    return CURLM_BAD_FUNCTION_ARGUMENT;
+                }
+                let fd = match m.waitfds() {
+                    Ok(fd) => fd,
+                    Err(e) => return e.into(),
+                };
+                // SAFETY: the caller passes NULL or a writable unsigned int.
+                unsafe { put(fd_count, fd.is_some() as c_uint) };
+                match fd {
+                    Some(_) if ufds.is_null() => CURLM_OK,
+                    Some(_) if size == 0 => error::CURLM_OUT_OF_MEMORY,
+                    Some(fd) => {
+                        let entry = curl_waitfd { fd, events: curl_sys::CURL_WAIT_POLLIN, revents: 0 };
+                        // SAFETY: `ufds` has at least one writable entry (size >= 1).
+                        unsafe { ufds.write(entry) };
+                        CURLM_OK
+                    }
+                    None => CURLM_OK,
+                }
+            }
+            Target::Libcurl { lib, .. } => match lib.multi_waitfds {
+                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
+                Some(f) => unsafe { f(multi, ufds, size, fd_count) },
+                None => CURLM_BAD_HANDLE,
+            },
             Target::Invalid => CURLM_BAD_HANDLE,
         }
     })

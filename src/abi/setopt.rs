@@ -16,7 +16,7 @@ use curl_sys::{CURLM, CURLMcode, CURLMoption};
 
 use super::{Target, target};
 use crate::error::{CURLM_BAD_HANDLE, Error, Result, to_code};
-use crate::multi::MultiOpt;
+use crate::multi::{AppPointer, MultiOpt};
 use crate::panic::boundary;
 
 /// Decodes a raw argument by the option's type (libcurl's numbering:
@@ -25,12 +25,12 @@ fn decode(option: CURLMoption, raw: usize) -> Result<MultiOpt> {
     use curl_sys::*;
     let ptr = raw as *mut c_void;
     Ok(match option {
-        CURLMOPT_SOCKETFUNCTION => MultiOpt::SocketFunction(ptr),
-        CURLMOPT_SOCKETDATA => MultiOpt::SocketData(ptr),
-        CURLMOPT_TIMERFUNCTION => MultiOpt::TimerFunction(ptr),
-        CURLMOPT_TIMERDATA => MultiOpt::TimerData(ptr),
-        CURLMOPT_PUSHFUNCTION => MultiOpt::PushFunction(ptr),
-        CURLMOPT_PUSHDATA => MultiOpt::PushData(ptr),
+        CURLMOPT_SOCKETFUNCTION => MultiOpt::App(AppPointer::SocketFunction, ptr),
+        CURLMOPT_SOCKETDATA => MultiOpt::App(AppPointer::SocketData, ptr),
+        CURLMOPT_TIMERFUNCTION => MultiOpt::App(AppPointer::TimerFunction, ptr),
+        CURLMOPT_TIMERDATA => MultiOpt::App(AppPointer::TimerData, ptr),
+        CURLMOPT_PUSHFUNCTION => MultiOpt::App(AppPointer::PushFunction, ptr),
+        CURLMOPT_PUSHDATA => MultiOpt::App(AppPointer::PushData, ptr),
         CURLMOPT_PIPELINING
         | CURLMOPT_MAXCONNECTS
         | CURLMOPT_MAX_HOST_CONNECTIONS
@@ -53,8 +53,12 @@ fn decode(option: CURLMoption, raw: usize) -> Result<MultiOpt> {
 /// Options that shape transfers (`PIPELINING`, `MAXCONNECTS`,
 /// `MAX_HOST_CONNECTIONS`, `MAX_TOTAL_CONNECTIONS`, `MAX_CONCURRENT_STREAMS` and
 /// the obsolete pipelining ones, which libcurl accepts and ignores) reach the
-/// libcurl multi inside. `SOCKETFUNCTION`/`SOCKETDATA`, `TIMERFUNCTION`/
-/// `TIMERDATA` and `PUSHFUNCTION`/`PUSHDATA` are stored with the multi.
+/// libcurl multi inside. `SOCKETFUNCTION`/`SOCKETDATA` and `TIMERFUNCTION`/
+/// `TIMERDATA` are called exactly as libcurl calls them (the timer callback
+/// gets this `multi`); curlmux keeps watching the sockets itself too, so
+/// `curl_multi_perform`, `wait`, `poll` and `fdset` keep working.
+/// `PUSHFUNCTION`/`PUSHDATA`: an accepted pushed easy becomes a transfer of
+/// this multi, with its own completion message.
 ///
 /// Returns `CURLM_OK`; `CURLM_BAD_HANDLE` for a NULL or cleaned-up multi;
 /// `CURLM_UNKNOWN_OPTION` for an option libcurl 7.88 does not have;

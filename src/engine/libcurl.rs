@@ -38,6 +38,10 @@ pub struct LibCurl {
     pub multi_socket: unsafe extern "C" fn(*mut CURLM, curl_socket_t, *mut c_int) -> CURLMcode,
     pub multi_socket_all: unsafe extern "C" fn(*mut CURLM, *mut c_int) -> CURLMcode,
     pub multi_assign: unsafe extern "C" fn(*mut CURLM, curl_socket_t, *mut c_void) -> CURLMcode,
+    /// libcurl 8.4+ only.
+    pub multi_get_handles: Option<unsafe extern "C" fn(*mut CURLM) -> *mut *mut CURL>,
+    /// libcurl 8.8+ only.
+    pub multi_waitfds: Option<unsafe extern "C" fn(*mut CURLM, *mut curl_waitfd, c_uint, *mut c_uint) -> CURLMcode>,
 }
 
 impl LibCurl {
@@ -206,6 +210,10 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
         multi_socket: bind!(c"curl_multi_socket"),
         multi_socket_all: bind!(c"curl_multi_socket_all"),
         multi_assign: bind!(c"curl_multi_assign"),
+        // SAFETY: as for bind!; NULL (an older libcurl) becomes None.
+        multi_get_handles: unsafe { std::mem::transmute(source.lookup(c"curl_multi_get_handles")) },
+        // SAFETY: as for bind!; NULL (an older libcurl) becomes None.
+        multi_waitfds: unsafe { std::mem::transmute(source.lookup(c"curl_multi_waitfds")) },
         description,
     })
 }

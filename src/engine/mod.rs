@@ -13,8 +13,9 @@ use std::ffi::{c_int, c_long, c_void};
 use std::time::Duration;
 
 use curl_sys::{
-    CURL, CURL_SOCKET_TIMEOUT, CURLM, CURLMOPT_SOCKETDATA, CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERDATA,
-    CURLMOPT_TIMERFUNCTION, CURLMSG_DONE, CURLMoption, CURLcode, curl_socket_t,
+    CURL, CURL_SOCKET_TIMEOUT, CURLM, CURLMOPT_PUSHDATA, CURLMOPT_PUSHFUNCTION, CURLMOPT_SOCKETDATA,
+    CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERDATA, CURLMOPT_TIMERFUNCTION, CURLMSG_DONE, CURLMoption, CURLcode,
+    curl_socket_t,
 };
 
 use crate::error::{Error, Result};
@@ -67,13 +68,32 @@ impl Happened {
     }
 }
 
-/// Receives the engine's socket and timer wishes. Called from inside libcurl,
-/// on the thread that is driving the engine.
+impl Wish {
+    /// The `CURL_POLL_*` value for `wish` (None: `CURL_POLL_REMOVE`).
+    pub fn to_poll(wish: Option<Wish>) -> c_int {
+        match wish {
+            None => curl_sys::CURL_POLL_REMOVE,
+            Some(w) => (w.read as c_int) * curl_sys::CURL_POLL_IN + (w.write as c_int) * curl_sys::CURL_POLL_OUT,
+        }
+    }
+}
+
+/// `CURLMOPT_PUSHFUNCTION`'s answers.
+pub const CURL_PUSH_OK: c_int = 0;
+pub const CURL_PUSH_DENY: c_int = 1;
+
+/// Receives the engine's callbacks. Called from inside libcurl, on the thread
+/// that is driving the engine; each returns what libcurl's callback returns
+/// (-1 from socket or timer marks the multi dead).
 pub trait EngineSink {
-    /// libcurl wants `fd` watched as `wish`, or (None) no longer.
-    fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>);
+    /// libcurl wants `fd` watched as `wish`, or (None) no longer. `socketp`
+    /// is what `curl_multi_assign` attached to `fd`.
+    fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>, socketp: *mut c_void) -> c_int;
     /// libcurl wants a timeout action after `after`, or (None) no timer.
-    fn timer(&self, after: Option<Duration>);
+    fn timer(&self, after: Option<Duration>) -> c_int;
+    /// An HTTP/2 server offers `pushed` alongside `parent`; `headers` is
+    /// libcurl's `struct curl_pushheaders *`.
+    fn push(&self, parent: *mut CURL, pushed: *mut CURL, num_headers: usize, headers: *mut c_void) -> c_int;
 }
 
 /// A transfer libcurl finished: the easy handle and its result.
@@ -113,10 +133,13 @@ impl Engine {
         let socket_cb: extern "C" fn(*mut CURL, curl_socket_t, c_int, *mut c_void, *mut c_void) -> c_int =
             on_socket::<S>;
         let timer_cb: extern "C" fn(*mut CURLM, c_long, *mut c_void) -> c_int = on_timer::<S>;
+        let push_cb: extern "C" fn(*mut CURL, *mut CURL, usize, *mut c_void, *mut c_void) -> c_int = on_push::<S>;
         self.setopt_ptr(CURLMOPT_SOCKETFUNCTION, socket_cb as *mut c_void)?;
         self.setopt_ptr(CURLMOPT_SOCKETDATA, sink as *mut c_void)?;
         self.setopt_ptr(CURLMOPT_TIMERFUNCTION, timer_cb as *mut c_void)?;
-        self.setopt_ptr(CURLMOPT_TIMERDATA, sink as *mut c_void)
+        self.setopt_ptr(CURLMOPT_TIMERDATA, sink as *mut c_void)?;
+        self.setopt_ptr(CURLMOPT_PUSHFUNCTION, push_cb as *mut c_void)?;
+        self.setopt_ptr(CURLMOPT_PUSHDATA, sink as *mut c_void)
     }
 
     /// The libcurl multi handle: libcurl hands it back to curlmux through its
@@ -213,12 +236,12 @@ extern "C" fn on_socket<S: EngineSink>(
     fd: curl_socket_t,
     what: c_int,
     userp: *mut c_void,
-    _socketp: *mut c_void,
+    socketp: *mut c_void,
 ) -> c_int {
     crate::panic::guarded_callback(|| {
         // SAFETY: `userp` is the sink given to attach_sink, alive while the engine is.
         let sink = unsafe { &*(userp as *const S) };
-        sink.socket(easy, fd, Wish::from_poll(what));
+        sink.socket(easy, fd, Wish::from_poll(what), socketp)
     })
 }
 
@@ -226,7 +249,20 @@ extern "C" fn on_timer<S: EngineSink>(_multi: *mut CURLM, timeout_ms: c_long, us
     crate::panic::guarded_callback(|| {
         // SAFETY: `userp` is the sink given to attach_sink, alive while the engine is.
         let sink = unsafe { &*(userp as *const S) };
-        let after = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
-        sink.timer(after);
+        sink.timer(u64::try_from(timeout_ms).ok().map(Duration::from_millis))
+    })
+}
+
+extern "C" fn on_push<S: EngineSink>(
+    parent: *mut CURL,
+    pushed: *mut CURL,
+    num_headers: usize,
+    headers: *mut c_void,
+    userp: *mut c_void,
+) -> c_int {
+    crate::panic::guarded_callback(|| {
+        // SAFETY: `userp` is the sink given to attach_sink, alive while the engine is.
+        let sink = unsafe { &*(userp as *const S) };
+        sink.push(parent, pushed, num_headers, headers)
     })
 }

@@ -25,6 +25,8 @@ pub enum Call {
     Cleanup,
     SocketAction,
     Assign,
+    GetHandles,
+    Waitfds,
 }
 
 /// What a call made from inside one of the multi's callbacks gets.
@@ -43,6 +45,7 @@ pub enum InCallback {
 
 /// libcurl 7.88's rules (libcurl-multi.md). `curl_multi_wakeup` and
 /// `curl_multi_strerror` never take the lock, so they need no row.
+/// `get_handles` and `waitfds` are newer than 7.88: NULL and refused.
 pub const fn in_callback(call: Call) -> InCallback {
     match call {
         Call::AddHandle => InCallback::AskEngine,
@@ -58,6 +61,8 @@ pub const fn in_callback(call: Call) -> InCallback {
         Call::Cleanup => InCallback::Refused,
         Call::SocketAction => InCallback::Refused,
         Call::Assign => InCallback::Allowed,
+        Call::GetHandles => InCallback::Nothing,
+        Call::Waitfds => InCallback::Refused,
     }
 }
 

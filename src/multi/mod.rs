@@ -6,6 +6,7 @@
 //! Must not see raw C pointers from callers other than easy handles, and makes
 //! no syscalls itself: the reactor and the engine do.
 
+mod app;
 mod guard;
 mod queue;
 
@@ -20,6 +21,8 @@ use crate::debug::trace;
 use crate::engine::{Engine, EngineSink, Happened, LibCurl, Wish};
 use crate::error::{Error, Result};
 use crate::reactor::{Event, Events, Interest, Reactor, Ready};
+use app::AppCallbacks;
+pub use app::AppPointer;
 pub use guard::Call;
 use guard::{InCallback, Owner, in_callback};
 use queue::Books;
@@ -33,28 +36,12 @@ const EVENTS_PER_ROUND: usize = 1024;
 /// A typed `curl_multi_setopt` argument (decoded at the C boundary).
 #[derive(Debug, Clone, Copy)]
 pub enum MultiOpt {
-    /// The application's socket callback (kept; relayed once the app drives).
-    SocketFunction(*mut c_void),
-    SocketData(*mut c_void),
-    TimerFunction(*mut c_void),
-    TimerData(*mut c_void),
-    PushFunction(*mut c_void),
-    PushData(*mut c_void),
+    /// The application's callbacks and their data: relayed from the engine's.
+    App(AppPointer, *mut c_void),
     /// Options that shape transfers go to the engine as they are.
     EngineLong(CURLMoption, c_long),
     EngineOffT(CURLMoption, curl_sys::curl_off_t),
     EnginePtr(CURLMoption, *mut c_void),
-}
-
-/// Callbacks and data the application set; kept for the app-driven mode.
-#[derive(Default)]
-struct AppOptions {
-    socket_function: usize,
-    socket_data: usize,
-    timer_function: usize,
-    timer_data: usize,
-    push_function: usize,
-    push_data: usize,
 }
 
 /// Book-keeping libcurl asked for from places where the lock cannot be taken
@@ -71,7 +58,6 @@ struct State {
     closed: bool,
     books: Books,
     events: Events,
-    options: AppOptions,
 }
 
 /// The engine's next deadline, readable without the lock (the timer callback
@@ -129,6 +115,7 @@ pub enum WaitKind {
 
 pub struct Multi {
     engine: Engine,
+    app: AppCallbacks,
     reactor: Reactor,
     deadline: Deadline,
     owner: Owner,
@@ -151,6 +138,7 @@ impl Multi {
         let engine = Engine::new(lib)?;
         let multi = Arc::new(Multi {
             engine,
+            app: AppCallbacks::default(),
             reactor,
             deadline: Deadline(AtomicU64::new(NO_DEADLINE)),
             owner: Owner::default(),
@@ -159,7 +147,6 @@ impl Multi {
                 closed: false,
                 books: Books::default(),
                 events: Events::with_capacity(EVENTS_PER_ROUND),
-                options: AppOptions::default(),
             }),
         });
         // SAFETY: the sink is the Multi itself, which outlives its engine:
@@ -169,6 +156,12 @@ impl Multi {
             return Err(e);
         }
         Ok(multi)
+    }
+
+    /// Records the `CURLM *` the application knows this multi by (passed
+    /// to its timer callback).
+    pub fn set_handle(&self, handle: *mut curl_sys::CURLM) {
+        self.app.set_handle(handle);
     }
 
     /// The libcurl multi handle inside; libcurl calls curlmux back with it.
@@ -242,6 +235,15 @@ impl Multi {
         self.engine.remove(easy)?;
         held.state.books.detach(easy);
         Ok(())
+    }
+
+    /// libcurl attached `easy` to the engine on its own: a DoH probe (not
+    /// the application's), or a server push the application accepted (its
+    /// transfer from now on).
+    pub fn engine_added(&self, easy: *mut CURL) {
+        if self.app.take_pushed(easy) {
+            self.defer(Deferred::Adopt(easy));
+        }
     }
 
     /// libcurl detached `easy` from the engine on its own (curl_easy_cleanup
@@ -323,9 +325,22 @@ impl Multi {
         }
     }
 
+    /// The one descriptor to wait on (None when nothing is attached).
     pub fn fdset(&self) -> Result<Option<c_int>> {
         let held = self.lock(Call::Fdset)?;
         Ok((held.state.books.attached() > 0).then(|| self.reactor.fd()))
+    }
+
+    /// As `fdset`, for `curl_multi_waitfds`.
+    pub fn waitfds(&self) -> Result<Option<c_int>> {
+        let held = self.lock(Call::Waitfds)?;
+        Ok((held.state.books.attached() > 0).then(|| self.reactor.fd()))
+    }
+
+    /// The attached easy handles (None from inside a callback).
+    pub fn handles(&self) -> Option<Vec<*mut CURL>> {
+        let held = self.lock(Call::GetHandles).ok()?;
+        Some(held.state.books.easies().collect())
     }
 
     pub fn timeout(&self) -> Result<c_long> {
@@ -346,16 +361,9 @@ impl Multi {
     /// Applies a decoded option; a decoding error is reported only after the
     /// in-callback check, as libcurl orders them.
     pub fn setopt(&self, option: Result<MultiOpt>) -> Result<()> {
-        let mut held = self.lock(Call::Setopt)?;
-        let option = option?;
-        let o = &mut held.state.options;
-        match option {
-            MultiOpt::SocketFunction(f) => o.socket_function = f as usize,
-            MultiOpt::SocketData(d) => o.socket_data = d as usize,
-            MultiOpt::TimerFunction(f) => o.timer_function = f as usize,
-            MultiOpt::TimerData(d) => o.timer_data = d as usize,
-            MultiOpt::PushFunction(f) => o.push_function = f as usize,
-            MultiOpt::PushData(d) => o.push_data = d as usize,
+        let _held = self.lock(Call::Setopt)?;
+        match option? {
+            MultiOpt::App(which, pointer) => self.app.set(which, pointer),
             MultiOpt::EngineLong(opt, v) => self.engine.setopt_long(opt, v)?,
             MultiOpt::EngineOffT(opt, v) => self.engine.setopt_off_t(opt, v)?,
             MultiOpt::EnginePtr(opt, v) => self.engine.setopt_ptr(opt, v)?,
@@ -463,8 +471,10 @@ impl Drop for Multi {
     }
 }
 
+/// The engine's wishes go to the reactor (so perform, wait and fdset work)
+/// and, when the application set its own callbacks, to the application too.
 impl EngineSink for Multi {
-    fn socket(&self, _easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>) {
+    fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>, socketp: *mut c_void) -> c_int {
         match wish {
             Some(w) => {
                 if let Err(e) = self.reactor.watch(fd, Interest { read: w.read, write: w.write }) {
@@ -473,13 +483,19 @@ impl EngineSink for Multi {
             }
             None => self.reactor.unwatch(fd),
         }
+        self.app.socket(easy, fd, wish, socketp)
     }
 
-    fn timer(&self, after: Option<Duration>) {
+    fn timer(&self, after: Option<Duration>) -> c_int {
         self.deadline.set(after);
         if let Err(e) = self.reactor.arm(after) {
             trace!("arm timer: {e}");
         }
+        self.app.timer(after)
+    }
+
+    fn push(&self, parent: *mut CURL, pushed: *mut CURL, num_headers: usize, headers: *mut c_void) -> c_int {
+        self.app.push(parent, pushed, num_headers, headers)
     }
 }
 

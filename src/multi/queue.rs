@@ -46,6 +46,11 @@ impl Books {
         self.transfers.len()
     }
 
+    /// The attached easy handles, in no particular order.
+    pub fn easies(&self) -> impl Iterator<Item = *mut CURL> + '_ {
+        self.transfers.keys().map(|&key| key as *mut CURL)
+    }
+
     /// Transfers added and not yet finished.
     pub fn running(&self) -> usize {
         self.transfers.len() - self.done

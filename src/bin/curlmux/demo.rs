@@ -37,9 +37,9 @@ fn plan(base: &str, n: usize) -> Vec<Expect> {
 pub fn run(n: usize) -> Result<(), String> {
     let lib = crate::preload::library()?;
     let rt = crate::runtime().map_err(|e| e.to_string())?;
-    let (addr, _task) = rt.block_on(server::serve(0, None)).map_err(|e| format!("bind: {e}"))?;
     let dir = std::env::temp_dir().join(format!("curlmux-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let addr = rt.block_on(server::serve(0, None, dir.join("ca.pem"))).map_err(|e| format!("serve: {e}"))?.plain;
     let expects = plan(&format!("http://{addr}"), n);
     let mut config = String::new();
     for (i, e) in expects.iter().enumerate() {

@@ -5,8 +5,9 @@
 //! - `curlmux doctor`: which libcurl curlmux binds to here, its version and flavour.
 //! - `curlmux demo [N]`: the unmodified `curl --parallel` fetches N (default
 //!   200) URLs from a local server through curlmux; every file is checked.
-//! - `curlmux serve [--port P] [--root DIR]`: runs the server; prints
-//!   `listening 127.0.0.1:PORT` and stops when its standard input closes.
+//! - `curlmux serve [--port P] [--root DIR] [--ca FILE]`: runs the server;
+//!   prints `listening 127.0.0.1:PORT tls=127.0.0.1:PORT push=127.0.0.1:PORT
+//!   ca=FILE` and stops when its standard input closes.
 
 mod demo;
 mod preload;
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: curlmux run -- PROGRAM [ARGS…] | curlmux doctor | curlmux demo [TRANSFERS] \
-                     | curlmux serve [--port PORT] [--root DIR]";
+                     | curlmux serve [--port PORT] [--root DIR] [--ca FILE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,18 +50,20 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 fn serve(args: &[String]) -> Result<(), String> {
     let (mut port, mut root) = (0u16, None);
+    let mut ca = std::env::temp_dir().join(format!("curlmux-ca-{}.pem", std::process::id()));
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(USAGE)?;
         match flag.as_str() {
             "--port" => port = value.parse().map_err(|_| USAGE)?,
             "--root" => root = Some(PathBuf::from(value)),
+            "--ca" => ca = PathBuf::from(value),
             _ => return Err(USAGE.into()),
         }
     }
     let rt = runtime().map_err(|e| e.to_string())?;
-    let (addr, _task) = rt.block_on(server::serve(port, root)).map_err(|e| format!("bind: {e}"))?;
-    println!("listening {addr}");
+    let on = rt.block_on(server::serve(port, root, ca)).map_err(|e| format!("serve: {e}"))?;
+    println!("listening {} tls={} push={} ca={}", on.plain, on.tls, on.push, on.ca.display());
     std::io::stdout().flush().map_err(|e| e.to_string())?;
     // Lives exactly as long as whoever started it keeps our stdin open.
     for line in std::io::stdin().lock().lines() {

@@ -1,5 +1,11 @@
 //! The local HTTP server of the demo, the tests and the benchmarks: hyper on
-//! tokio, HTTP/1.1 and HTTP/2 (prior knowledge) on one 127.0.0.1 port.
+//! tokio, on three 127.0.0.1 ports:
+//! - plain: HTTP/1.1 and HTTP/2 with prior knowledge (h2c);
+//! - TLS: the same behind a certificate made at start (ALPN h2 or http/1.1),
+//!   written as PEM for clients' CURLOPT_CAINFO;
+//! - push: HTTP/2 prior knowledge with server push (`/push/K/N`: the N-byte
+//!   response comes with K pushed streams `/pushed/i/N`), on the h2 crate,
+//!   since hyper has no server push.
 //!
 //! Endpoints (sizes in bytes, times in ms). Bodies follow [`pattern`], so a
 //! client can check every byte without a copy of the data.
@@ -41,24 +47,113 @@ fn bytes_from(start: usize, len: usize) -> Bytes {
     (start..start + len).map(pattern).collect::<Vec<u8>>().into()
 }
 
-/// Binds 127.0.0.1:`port` (0: any free port) and serves until the runtime
-/// stops; `/files/` serves `root` when given.
-pub async fn serve(port: u16, root: Option<PathBuf>) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+/// Where the server listens.
+pub struct Listening {
+    pub plain: SocketAddr,
+    pub tls: SocketAddr,
+    pub push: SocketAddr,
+    /// The TLS certificate (self-signed, for 127.0.0.1 and localhost), PEM.
+    pub ca: PathBuf,
+}
+
+/// Binds the plain listener to 127.0.0.1:`port` (0: any free port) and the
+/// others to free ports, and serves until the runtime stops; `/files/`
+/// serves `root` when given; the certificate is written to `ca`.
+pub async fn serve(port: u16, root: Option<PathBuf>, ca: PathBuf) -> std::io::Result<Listening> {
     let root = Arc::new(root);
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let _ = stream.set_nodelay(true);
-            let root = root.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(req, root.clone()));
-                let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
-            });
+    let plain = TcpListener::bind(("127.0.0.1", port)).await?;
+    let tls = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let push = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let acceptor = tls_acceptor(&ca)?;
+    let listening = Listening { plain: plain.local_addr()?, tls: tls.local_addr()?, push: push.local_addr()?, ca };
+    let http_root = root.clone();
+    tokio::spawn(accept_loop(plain, move |stream| serve_http(stream, http_root.clone())));
+    tokio::spawn(accept_loop(tls, move |stream| {
+        let (acceptor, root) = (acceptor.clone(), root.clone());
+        async move {
+            if let Ok(stream) = acceptor.accept(stream).await {
+                serve_http(stream, root).await;
+            }
         }
-    });
-    Ok((addr, task))
+    }));
+    tokio::spawn(accept_loop(push, serve_push));
+    Ok(listening)
+}
+
+async fn accept_loop<F, Fut>(listener: TcpListener, serve: F)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve(stream));
+    }
+}
+
+async fn serve_http<S>(stream: S, root: Arc<Option<PathBuf>>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| handle(req, root.clone()));
+    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written to `ca`.
+fn tls_acceptor(ca: &Path) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .map_err(std::io::Error::other)?;
+    std::fs::write(ca, cert.cert.pem())?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .map_err(std::io::Error::other)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// HTTP/2 with server push: `/push/K/N` answers N bytes and pushes
+/// `/pushed/0/N` … `/pushed/K-1/N`; `/bytes/N` answers N bytes; else 404.
+async fn serve_push(stream: tokio::net::TcpStream) {
+    let Ok(mut conn) = h2::server::handshake(stream).await else { return };
+    while let Some(Ok((req, respond))) = conn.accept().await {
+        tokio::spawn(answer_with_pushes(req, respond));
+    }
+}
+
+async fn answer_with_pushes(req: http::Request<h2::RecvStream>, mut respond: h2::server::SendResponse<Bytes>) {
+    let parts: Vec<&str> = req.uri().path().trim_start_matches('/').split('/').collect();
+    let num = |i: usize| parts.get(i).and_then(|s| s.parse::<usize>().ok());
+    let (status, len, pushes) = match (parts[0], num(1), num(2)) {
+        ("push", Some(k), Some(n)) => (200, n, k),
+        ("bytes", Some(n), None) => (200, n, 0),
+        _ => (404, 0, 0),
+    };
+    let authority = req.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+    let head = |status: u16| {
+        http::Response::builder().status(status).header("content-length", len).body(()).expect("static response")
+    };
+    for i in 0..pushes {
+        let Ok(promise) = http::Request::builder().uri(format!("http://{authority}/pushed/{i}/{len}")).body(()) else {
+            continue;
+        };
+        if let Ok(mut pushed) = respond.push_request(promise)
+            && let Ok(mut body) = pushed.send_response(head(200), len == 0)
+            && len > 0
+        {
+            let _ = body.send_data(bytes_from(0, len), true);
+        }
+    }
+    if let Ok(mut body) = respond.send_response(head(status), len == 0)
+        && len > 0
+    {
+        let _ = body.send_data(bytes_from(0, len), true);
+    }
 }
 
 async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>) -> Result<Response<Body>, Infallible> {
