@@ -7,11 +7,11 @@
 //! no syscalls itself: the reactor and the engine do.
 
 mod app;
+mod deadline;
 mod guard;
 mod queue;
 
 use std::ffi::{c_int, c_long, c_void};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::reactor::{Event, Events, Interest, Reactor, Ready};
 use app::AppCallbacks;
 pub use app::AppPointer;
+use deadline::Deadline;
 pub use guard::Call;
 use guard::{InCallback, Owner, in_callback};
 use queue::Books;
@@ -32,6 +33,10 @@ use queue::Books;
 const MAX_ROUNDS: usize = 4;
 /// Events taken from the reactor per round.
 const EVENTS_PER_ROUND: usize = 1024;
+/// libcurl's walk replaces per-socket actions once at least 1/WALK_SHARE of
+/// the running transfers have a ready socket (measured: the walk costs about
+/// as much per transfer as an action costs per socket at a quarter).
+const WALK_SHARE: usize = 4;
 
 /// A typed `curl_multi_setopt` argument (decoded at the C boundary).
 #[derive(Debug, Clone, Copy)]
@@ -58,39 +63,6 @@ struct State {
     closed: bool,
     books: Books,
     events: Events,
-}
-
-/// The engine's next deadline, readable without the lock (the timer callback
-/// writes it from inside engine calls).
-struct Deadline(AtomicU64);
-
-const NO_DEADLINE: u64 = u64::MAX;
-
-fn epoch() -> Instant {
-    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-impl Deadline {
-    fn set(&self, after: Option<Duration>) {
-        let at = after.map_or(NO_DEADLINE, |d| (epoch().elapsed() + d).as_nanos().min(NO_DEADLINE as u128 - 1) as u64);
-        self.0.store(at, Ordering::Release);
-    }
-
-    /// Time left (zero when due), or None when no timer is set.
-    fn remaining(&self) -> Option<Duration> {
-        match self.0.load(Ordering::Acquire) {
-            NO_DEADLINE => None,
-            at => Some(Duration::from_nanos(at).saturating_sub(epoch().elapsed())),
-        }
-    }
-
-    /// Clears the deadline if it has passed; true if it had.
-    fn take_due(&self) -> bool {
-        let at = self.0.load(Ordering::Acquire);
-        let due = at != NO_DEADLINE && Duration::from_nanos(at) <= epoch().elapsed();
-        due && self.0.compare_exchange(at, NO_DEADLINE, Ordering::AcqRel, Ordering::Acquire).is_ok()
-    }
 }
 
 /// How a wait ended.
@@ -140,7 +112,7 @@ impl Multi {
             engine,
             app: AppCallbacks::default(),
             reactor,
-            deadline: Deadline(AtomicU64::new(NO_DEADLINE)),
+            deadline: Deadline::default(),
             owner: Owner::default(),
             deferred: Mutex::new(Vec::new()),
             state: Mutex::new(State {
@@ -259,8 +231,13 @@ impl Multi {
     }
 
     /// Hands every ready socket and a due deadline to the engine, then moves
-    /// finished transfers to the message queue. Costs O(events), never
-    /// O(attached transfers).
+    /// finished transfers to the message queue.
+    ///
+    /// Each ready socket costs one `socket_action`, so idle transfers cost
+    /// nothing. When a large share of the running transfers is ready at once,
+    /// libcurl's own walk over its transfers (`curl_multi_perform` on the
+    /// engine) is cheaper per transfer than one action per socket, and the
+    /// walk is used instead (design.md, decision 4).
     fn drive(&self, state: &mut State) -> Result<()> {
         let mut outcome = Ok(());
         for _ in 0..MAX_ROUNDS {
@@ -268,26 +245,34 @@ impl Multi {
                 trace!("epoll_wait: {e}");
                 Error::UnrecoverablePoll
             })?;
-            let mut acted = false;
-            for raw in state.events.iter() {
-                match self.reactor.decode(raw) {
-                    Event::Socket(fd, ready) => {
-                        acted = true;
-                        keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(ready)));
-                    }
-                    Event::Deadline => {}
+            let ready: Vec<(c_int, Ready)> = state
+                .events
+                .iter()
+                .filter_map(|raw| match self.reactor.decode(raw) {
+                    Event::Socket(fd, ready) => Some((fd, ready)),
+                    Event::Deadline => None,
                     // Only curl_multi_poll consumes wakeups; keep it pending, quietly.
-                    Event::Wakeup => self.reactor.mute_wakeup(),
-                }
-            }
-            if self.deadline.take_due() {
-                acted = true;
-                keep_first_error(&mut outcome, self.engine.timeout_expired());
-            }
-            self.collect(state);
-            if !acted {
+                    Event::Wakeup => {
+                        self.reactor.mute_wakeup();
+                        None
+                    }
+                })
+                .collect();
+            let due = self.deadline.take_due();
+            if ready.is_empty() && !due {
                 break;
             }
+            if ready.len() * WALK_SHARE >= state.books.running() {
+                keep_first_error(&mut outcome, self.engine.perform());
+            } else {
+                for (fd, r) in ready {
+                    keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(r)));
+                }
+                if due {
+                    keep_first_error(&mut outcome, self.engine.timeout_expired());
+                }
+            }
+            self.collect(state);
         }
         outcome
     }
@@ -327,14 +312,29 @@ impl Multi {
 
     /// The one descriptor to wait on (None when nothing is attached).
     pub fn fdset(&self) -> Result<Option<c_int>> {
-        let held = self.lock(Call::Fdset)?;
-        Ok((held.state.books.attached() > 0).then(|| self.reactor.fd()))
+        self.descriptor(Call::Fdset)
     }
 
     /// As `fdset`, for `curl_multi_waitfds`.
     pub fn waitfds(&self) -> Result<Option<c_int>> {
-        let held = self.lock(Call::Waitfds)?;
+        self.descriptor(Call::Waitfds)
+    }
+
+    /// The epoll fd, with its timer armed to the engine's deadline: the
+    /// caller is about to sleep on it.
+    fn descriptor(&self, call: Call) -> Result<Option<c_int>> {
+        let held = self.lock(call)?;
+        self.arm_timer();
         Ok((held.state.books.attached() > 0).then(|| self.reactor.fd()))
+    }
+
+    /// Arms the reactor's timer to the engine's deadline. Done only where
+    /// someone is about to sleep on the epoll fd, not at every timer
+    /// callback: arming is a syscall, and a due timer fires an interrupt.
+    fn arm_timer(&self) {
+        if let Err(e) = self.deadline.sync(&self.reactor) {
+            trace!("arm timer: {e}");
+        }
     }
 
     /// The attached easy handles (None from inside a callback).
@@ -391,6 +391,7 @@ impl Multi {
         let start = Instant::now();
         let mut events = Events::with_capacity(256);
         loop {
+            self.arm_timer();
             let limit = match self.deadline.remaining() {
                 Some(d) if !idle => d.min(timeout),
                 _ => timeout,
@@ -488,9 +489,6 @@ impl EngineSink for Multi {
 
     fn timer(&self, after: Option<Duration>) -> c_int {
         self.deadline.set(after);
-        if let Err(e) = self.reactor.arm(after) {
-            trace!("arm timer: {e}");
-        }
         self.app.timer(after)
     }
 

@@ -1,0 +1,252 @@
+/*
+ * curlmux's benchmark client (built and run by `curlmux bench`). One
+ * workload, one loop style, against whatever libcurl multi it is linked to
+ * (stock, or curlmux through LD_PRELOAD):
+ *
+ *   bench_client LOOP BASE_URL IDLE TRANSFERS CONCURRENCY PATH LIMIT_S
+ *
+ * LOOP is classic (perform + fdset + select, honouring curl_multi_timeout),
+ * wait, poll, or epoll (epoll + timerfd + curl_multi_socket_action, as
+ * libcurl's ephiperfifo.c). IDLE transfers to /hang stay open the whole run;
+ * TRANSFERS requests of PATH run CONCURRENCY at a time (a rolling window).
+ * Only the latter are counted. Prints one line of key=value results.
+ */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static CURLM *multi;
+static const char *base, *path;
+static long idle, transfers, concurrency, started, ok, failed, iterations, sockets;
+static int epfd = -1, tfd = -1;
+
+static double now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+  (void)p;
+  (void)u;
+  return s * n;
+}
+
+static int count_socket(void *c, curl_socket_t s, curlsocktype t)
+{
+  (void)c;
+  (void)s;
+  (void)t;
+  sockets++;
+  return CURL_SOCKOPT_OK;
+}
+
+static void add(const char *p, int counted)
+{
+  char url[512];
+  CURL *e = curl_easy_init();
+  snprintf(url, sizeof(url), "%s%s", base, p);
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, count_socket);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, counted ? (char *)1 : NULL);
+  if(counted)
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
+  curl_multi_add_handle(multi, e);
+  if(counted)
+    started++;
+}
+
+/* Finished transfers out, new ones in: the rolling window. */
+static void harvest(void)
+{
+  CURLMsg *m;
+  int q;
+  while((m = curl_multi_info_read(multi, &q))) {
+    CURL *e = m->easy_handle;
+    char *counted;
+    if(m->data.result == CURLE_OK)
+      ok++;
+    else
+      failed++;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, &counted);
+    curl_multi_remove_handle(multi, e);
+    curl_easy_cleanup(e);
+    if(counted && started < transfers)
+      add(path, 1);
+  }
+}
+
+static int on_timer(CURLM *m, long ms, void *u)
+{
+  struct itimerspec its;
+  (void)m;
+  (void)u;
+  memset(&its, 0, sizeof(its));
+  if(ms > 0) {
+    its.it_value.tv_sec = ms / 1000;
+    its.it_value.tv_nsec = (ms % 1000) * 1000000;
+  }
+  else if(ms == 0)
+    its.it_value.tv_nsec = 1;
+  timerfd_settime(tfd, 0, &its, NULL);
+  return 0;
+}
+
+static int on_socket(CURL *e, curl_socket_t s, int what, void *u, void *sp)
+{
+  struct epoll_event ev;
+  (void)e;
+  (void)u;
+  memset(&ev, 0, sizeof(ev));
+  ev.data.fd = s;
+  if(what == CURL_POLL_REMOVE) {
+    epoll_ctl(epfd, EPOLL_CTL_DEL, s, NULL);
+    return 0;
+  }
+  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+  if(!sp) {
+    curl_multi_assign(multi, s, (void *)1);
+    if(epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev) && errno == EEXIST)
+      epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev);
+  }
+  else if(epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev) && errno == ENOENT)
+    epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev);
+  return 0;
+}
+
+/* One turn of the loop: wait for something, then let libcurl work. */
+static void step(const char *loop)
+{
+  int running, n;
+  iterations++;
+  if(!strcmp(loop, "classic")) {
+    fd_set r, w, x;
+    int maxfd = -1;
+    long t = -1;
+    struct timeval tv;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&x);
+    curl_multi_fdset(multi, &r, &w, &x, &maxfd);
+    curl_multi_timeout(multi, &t);
+    if(t < 0 || t > 1000)
+      t = 1000;
+    if(maxfd == -1 && t > 100)
+      t = 100; /* as libcurl's documentation advises */
+    tv.tv_sec = t / 1000;
+    tv.tv_usec = (t % 1000) * 1000;
+    select(maxfd + 1, &r, &w, &x, &tv);
+    curl_multi_perform(multi, &running);
+  }
+  else if(!strcmp(loop, "wait") || !strcmp(loop, "poll")) {
+    if(loop[0] == 'w')
+      curl_multi_wait(multi, NULL, 0, 1000, &n);
+    else
+      curl_multi_poll(multi, NULL, 0, 1000, &n);
+    curl_multi_perform(multi, &running);
+  }
+  else {
+    struct epoll_event evs[256];
+    int i;
+    n = epoll_wait(epfd, evs, 256, 1000);
+    for(i = 0; i < n; i++) {
+      if(evs[i].data.fd == tfd) {
+        uint64_t c;
+        if(read(tfd, &c, 8) < 0) {
+          /* spurious */
+        }
+        curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+      }
+      else {
+        int bits = (evs[i].events & (EPOLLIN | EPOLLHUP) ? CURL_CSELECT_IN : 0) |
+                   (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                   (evs[i].events & EPOLLERR ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(multi, evs[i].data.fd, bits, &running);
+      }
+    }
+  }
+  harvest();
+}
+
+int main(int argc, char **argv)
+{
+  const char *loop;
+  double limit, t0, c0, wall, used, warm;
+  struct rusage ru;
+  long i;
+  int stalled = 0;
+
+  if(argc != 8) {
+    fprintf(stderr, "usage: %s LOOP BASE_URL IDLE TRANSFERS CONCURRENCY PATH LIMIT_S\n", argv[0]);
+    return 2;
+  }
+  loop = argv[1];
+  base = argv[2];
+  idle = atol(argv[3]);
+  transfers = atol(argv[4]);
+  concurrency = atol(argv[5]);
+  path = argv[6];
+  limit = atof(argv[7]);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  multi = curl_multi_init();
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)(idle + concurrency + 16));
+  if(!strcmp(loop, "epoll")) {
+    struct epoll_event ev;
+    epfd = epoll_create1(0);
+    tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN;
+    ev.data.fd = tfd;
+    epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+  }
+  /* The idle crowd connects and sends its requests before the clock starts. */
+  for(i = 0; i < idle; i++)
+    add("/hang", 0);
+  warm = now();
+  while(sockets < idle && now() - warm < limit)
+    step(loop);
+  for(warm = now(); now() - warm < 0.3;)
+    step(loop);
+
+  t0 = now();
+  c0 = cpu();
+  iterations = 0;
+  for(i = 0; i < concurrency && started < transfers; i++)
+    add(path, 1);
+  while(ok + failed < transfers) {
+    if(now() - t0 > limit) {
+      stalled = 1;
+      break;
+    }
+    step(loop);
+  }
+  wall = now() - t0;
+  used = cpu() - c0;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("ok=%ld failed=%ld wall_s=%.4f cpu_s=%.4f cpu_us_per=%.2f iterations=%ld maxrss_kb=%ld stalled=%d\n", ok,
+         failed, wall, used, ok ? used * 1e6 / ok : 0.0, iterations, ru.ru_maxrss, stalled);
+  /* No cleanup: exiting is the cheapest way to drop thousands of handles. */
+  return 0;
+}
