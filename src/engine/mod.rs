@@ -4,8 +4,9 @@
 //! Owns: that libcurl multi handle, the socket and timer callback trampolines
 //! that report libcurl's wishes to an [`EngineSink`], and reading libcurl's
 //! completion messages. Must not know about epoll or the registry. It never
-//! calls `curl_multi_socket_all` on its handle (that one re-enters curlmux's
-//! own `curl_multi_perform` through libcurl's PLT).
+//! calls libcurl's `curl_multi_perform` or `curl_multi_socket_all` on its
+//! handle: the first does not report socket interest changes in 7.88, the
+//! second re-enters curlmux's own `curl_multi_perform` through the PLT.
 
 pub mod libcurl;
 
@@ -198,16 +199,6 @@ impl Engine {
     pub fn assign(&self, fd: curl_socket_t, pointer: *mut c_void) -> Result<()> {
         // SAFETY: `handle` is live; libcurl only stores the pointer.
         Error::check(unsafe { (self.lib.multi_assign)(self.handle, fd, pointer) })
-    }
-
-    /// Lets libcurl walk all its transfers once, as `curl_multi_perform`
-    /// does. Calls libcurl's function directly, not through the PLT; the
-    /// calls libcurl makes on its own handle from inside come back to
-    /// curlmux as engine-handle calls and are forwarded.
-    pub fn perform(&self) -> Result<()> {
-        let mut running = 0;
-        // SAFETY: `handle` is live and `running` outlives the call.
-        Error::check(unsafe { (self.lib.multi_perform)(self.handle, &mut running) })
     }
 
     /// Lets libcurl run its expired timers.

@@ -33,10 +33,6 @@ use queue::Books;
 const MAX_ROUNDS: usize = 4;
 /// Events taken from the reactor per round.
 const EVENTS_PER_ROUND: usize = 1024;
-/// libcurl's walk replaces per-socket actions once at least 1/WALK_SHARE of
-/// the running transfers have a ready socket (measured: the walk costs about
-/// as much per transfer as an action costs per socket at a quarter).
-const WALK_SHARE: usize = 4;
 
 /// A typed `curl_multi_setopt` argument (decoded at the C boundary).
 #[derive(Debug, Clone, Copy)]
@@ -231,13 +227,14 @@ impl Multi {
     }
 
     /// Hands every ready socket and a due deadline to the engine, then moves
-    /// finished transfers to the message queue.
+    /// finished transfers to the message queue. Each ready socket costs one
+    /// `socket_action`, so idle transfers cost nothing.
     ///
-    /// Each ready socket costs one `socket_action`, so idle transfers cost
-    /// nothing. When a large share of the running transfers is ready at once,
-    /// libcurl's own walk over its transfers (`curl_multi_perform` on the
-    /// engine) is cheaper per transfer than one action per socket, and the
-    /// walk is used instead (design.md, decision 4).
+    /// libcurl's own walk (`curl_multi_perform` on the engine) would be
+    /// cheaper per transfer when most are ready, but in 7.88 it does not
+    /// report socket interest changes through the socket callback: the
+    /// reactor's registrations go stale (a socket left on EPOLLOUT after its
+    /// request was sent spins the loop). Measured, then removed.
     fn drive(&self, state: &mut State) -> Result<()> {
         let mut outcome = Ok(());
         for _ in 0..MAX_ROUNDS {
@@ -262,15 +259,11 @@ impl Multi {
             if ready.is_empty() && !due {
                 break;
             }
-            if ready.len() * WALK_SHARE >= state.books.running() {
-                keep_first_error(&mut outcome, self.engine.perform());
-            } else {
-                for (fd, r) in ready {
-                    keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(r)));
-                }
-                if due {
-                    keep_first_error(&mut outcome, self.engine.timeout_expired());
-                }
+            for (fd, r) in ready {
+                keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(r)));
+            }
+            if due {
+                keep_first_error(&mut outcome, self.engine.timeout_expired());
             }
             self.collect(state);
         }

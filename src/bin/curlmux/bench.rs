@@ -1,0 +1,296 @@
+//! `curlmux bench`: the same workloads against stock libcurl and curlmux
+//! (preloaded into the same client binary) in one run, interleaved, several
+//! repetitions; prints medians, ratios and whether the targets of
+//! BENCHMARKS.md are met. Every run is bounded in time.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const CLIENT_SOURCE: &str = include_str!("bench_client.c");
+
+/// One run's report, parsed from the client's `key=value` line.
+#[derive(Debug, Clone, Default)]
+struct Report {
+    ok: f64,
+    failed: f64,
+    wall_s: f64,
+    cpu_us_per: f64,
+    iterations: f64,
+    maxrss_kb: f64,
+    stalled: bool,
+    server_cpu_s: f64,
+}
+
+#[derive(Clone)]
+struct Cell {
+    workload: &'static str,
+    /// The workload's parameter: idle connections, or concurrency.
+    param: u32,
+    idle: u32,
+    transfers: u32,
+    concurrency: u32,
+    path: String,
+}
+
+const LOOPS: [&str; 4] = ["classic", "wait", "poll", "epoll"];
+
+fn cells(quick: bool) -> Vec<Cell> {
+    let scale = |n: u32| if quick { (n / 10).max(10) } else { n };
+    let mut cells = Vec::new();
+    for idle in [0, 1000, 3000, 8000] {
+        let idle = if quick { idle / 4 } else { idle };
+        cells.push(Cell {
+            workload: "busy among idle",
+            param: idle,
+            idle,
+            transfers: scale(2000),
+            concurrency: 20,
+            path: "/bytes/200".into(),
+        });
+    }
+    cells.push(Cell {
+        workload: "all busy",
+        param: 0,
+        idle: 0,
+        transfers: scale(20_000),
+        concurrency: 100,
+        path: "/bytes/200".into(),
+    });
+    for c in [100, 1000, 4000, 8000] {
+        let c = if quick { c / 10 } else { c };
+        cells.push(Cell {
+            workload: "slow crowd",
+            param: c,
+            idle: 0,
+            transfers: 2 * c,
+            concurrency: c,
+            path: "/trickle/4000/4/1500".into(),
+        });
+    }
+    cells
+}
+
+fn build_client(dir: &Path) -> Result<PathBuf, String> {
+    let source = dir.join("bench_client.c");
+    let binary = dir.join("bench_client");
+    std::fs::write(&source, CLIENT_SOURCE).map_err(|e| e.to_string())?;
+    let status = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .arg("-lcurl")
+        .status()
+        .map_err(|e| format!("cc: {e}"))?;
+    if !status.success() {
+        return Err("cannot build the client: it needs cc and libcurl4-openssl-dev".into());
+    }
+    Ok(binary)
+}
+
+/// User+system CPU seconds of a process so far.
+fn process_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (field(11) + field(12)) / ticks
+}
+
+fn raise_fd_limit() {
+    // SAFETY: plain getrlimit/setrlimit on our own process.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+fn run_once(client: &Path, lib: Option<&Path>, lp: &str, base: &str, cell: &Cell, limit: u32, server: u32) -> Report {
+    let mut cmd = Command::new(client);
+    cmd.args([lp, base])
+        .arg(cell.idle.to_string())
+        .arg(cell.transfers.to_string())
+        .arg(cell.concurrency.to_string())
+        .arg(&cell.path)
+        .arg(limit.to_string())
+        .env_remove("LD_PRELOAD")
+        .env_remove("CURLMUX_DEBUG");
+    if let Some(lib) = lib {
+        cmd.env("LD_PRELOAD", lib);
+    }
+    let before = process_cpu(server);
+    let out = cmd.output();
+    let server_cpu_s = process_cpu(server) - before;
+    let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let mut r = Report { server_cpu_s, stalled: true, ..Default::default() };
+    for pair in text.split_whitespace() {
+        let Some((k, v)) = pair.split_once('=') else { continue };
+        let v: f64 = v.parse().unwrap_or(0.0);
+        match k {
+            "ok" => r.ok = v,
+            "failed" => r.failed = v,
+            "wall_s" => r.wall_s = v,
+            "cpu_us_per" => r.cpu_us_per = v,
+            "iterations" => r.iterations = v,
+            "maxrss_kb" => r.maxrss_kb = v,
+            "stalled" => r.stalled = v != 0.0,
+            _ => {}
+        }
+    }
+    r
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let reps: usize = args
+        .iter()
+        .position(|a| a == "--reps")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1 } else { 3 });
+    let limit: u32 = if quick { 20 } else { 60 };
+    raise_fd_limit();
+    let lib = crate::preload::library()?;
+    let dir = std::env::temp_dir().join(format!("curlmux-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let client = build_client(&dir)?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut server = Command::new(exe)
+        .args(["serve", "--ca"])
+        .arg(dir.join("ca.pem"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut banner = String::new();
+    BufReader::new(server.stdout.take().ok_or("server stdout")?).read_line(&mut banner).map_err(|e| e.to_string())?;
+    let base = format!("http://{}", banner.split_whitespace().nth(1).ok_or("server banner")?);
+
+    let cells = cells(quick);
+    let mut results: BTreeMap<(usize, &str, &str), Vec<Report>> = BTreeMap::new();
+    for rep in 0..reps {
+        for (i, cell) in cells.iter().enumerate() {
+            for lp in LOOPS {
+                // The epoll loop is the reference: stock libcurl's best.
+                let impls: &[&str] = if lp == "epoll" { &["stock"] } else { &["stock", "curlmux"] };
+                for &imp in impls {
+                    let preload = (imp == "curlmux").then_some(lib.as_path());
+                    let r = run_once(&client, preload, lp, &base, cell, limit, server.id());
+                    eprintln!(
+                        "rep {} {} {} {lp} {imp}: {:.1} us/transfer, {:.2} s{}",
+                        rep + 1,
+                        cell.workload,
+                        cell.param,
+                        r.cpu_us_per,
+                        r.wall_s,
+                        if r.stalled { " (stalled: hit the time limit)" } else { "" }
+                    );
+                    results.entry((i, lp, imp)).or_default().push(r);
+                }
+            }
+        }
+    }
+    drop(server.stdin.take());
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    report(&cells, &results, reps, limit);
+    Ok(())
+}
+
+type Results<'a> = BTreeMap<(usize, &'a str, &'a str), Vec<Report>>;
+
+fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
+    let med = |i: usize, lp: &str, imp: &str, f: fn(&Report) -> f64| -> f64 {
+        results.get(&(i, lp, imp)).map_or(f64::NAN, |rs| median(rs.iter().map(f).collect()))
+    };
+    println!("curlmux bench: medians of {reps} run(s); CPU = client user+sys per completed counted transfer");
+    println!();
+    println!(
+        "| workload | I or C | loop | stock µs/xfer | curlmux µs/xfer | curlmux/stock | curlmux/epoll | stock wall s | curlmux wall s | wall vs epoll | RSS MB stock / curlmux | server CPU s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut misses = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let epoll_cpu = med(i, "epoll", "stock", |r| r.cpu_us_per);
+        let epoll_wall = med(i, "epoll", "stock", |r| r.wall_s);
+        for lp in LOOPS {
+            let s_cpu = med(i, lp, "stock", |r| r.cpu_us_per);
+            let s_wall = med(i, lp, "stock", |r| r.wall_s);
+            let s_rss = med(i, lp, "stock", |r| r.maxrss_kb) / 1024.0;
+            let s_stall = med(i, lp, "stock", |r| r.stalled as u8 as f64) > 0.0;
+            let server = med(i, lp, "stock", |r| r.server_cpu_s);
+            if lp == "epoll" {
+                println!(
+                    "| {} | {} | {lp} (reference) | {s_cpu:.1} | | | | {s_wall:.2} | | | {s_rss:.1} | {server:.2} |",
+                    cell.workload, cell.param
+                );
+                continue;
+            }
+            let m_cpu = med(i, lp, "curlmux", |r| r.cpu_us_per);
+            let m_wall = med(i, lp, "curlmux", |r| r.wall_s);
+            let m_rss = med(i, lp, "curlmux", |r| r.maxrss_kb) / 1024.0;
+            let m_stall = med(i, lp, "curlmux", |r| r.stalled as u8 as f64) > 0.0;
+            let stall = |s: bool| if s { format!(" (≥{limit}, stalled)") } else { String::new() };
+            println!(
+                "| {} | {} | {lp} | {s_cpu:.1} | {m_cpu:.1} | {:.2} | {:.2} | {s_wall:.2}{} | {m_wall:.2}{} | {:.2} | {s_rss:.1} / {m_rss:.1} | {server:.2} |",
+                cell.workload,
+                cell.param,
+                m_cpu / s_cpu,
+                m_cpu / epoll_cpu,
+                stall(s_stall),
+                stall(m_stall),
+                m_wall / epoll_wall
+            );
+            if m_cpu > 1.15 * epoll_cpu {
+                misses.push(format!(
+                    "{} {} {lp}: CPU {:.2}× the epoll loop (target ≤ 1.15)",
+                    cell.workload,
+                    cell.param,
+                    m_cpu / epoll_cpu
+                ));
+            }
+            if m_wall > 1.2 * epoll_wall {
+                misses.push(format!(
+                    "{} {} {lp}: wall {:.2}× the epoll loop (target ≤ 1.2)",
+                    cell.workload,
+                    cell.param,
+                    m_wall / epoll_wall
+                ));
+            }
+            if (cell.workload == "all busy"
+                || (cell.workload == "slow crowd"
+                    && i == cells.iter().position(|c| c.workload == "slow crowd").unwrap_or(0)))
+                && m_cpu > 1.05 * s_cpu
+            {
+                misses.push(format!(
+                    "{} {} {lp}: CPU {:.2}× stock (target ≤ 1.05)",
+                    cell.workload,
+                    cell.param,
+                    m_cpu / s_cpu
+                ));
+            }
+            if m_stall {
+                misses.push(format!("{} {} {lp}: curlmux hit the time limit", cell.workload, cell.param));
+            }
+        }
+    }
+    println!();
+    if misses.is_empty() {
+        println!("targets: all met");
+    } else {
+        println!("targets missed:");
+        for m in misses {
+            println!("- {m}");
+        }
+    }
+}
