@@ -175,6 +175,11 @@ ctests!(
     push,
     limits_timeouts,
     newer_api,
+    faults,
+    panic_boundary,
+    callback_misuse,
+    threads_shared,
+    threads_per_thread,
 );
 
 /// The header agrees with <curl/curl.h> on every prototype, in C and in C++.
@@ -247,4 +252,50 @@ fn committed_header_is_current() {
         "include/curlmux.h differs from the committed one; commit it:\n{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// The C tests that exercise the most of curlmux, run linked under valgrind:
+/// no invalid reads or writes, no memory curlmux loses. Run
+/// `CURLMUX_VALGRIND_ALL=1 cargo test --release --test ctests valgrind` for every test.
+#[test]
+fn valgrind_finds_no_errors_or_leaks() {
+    let all = std::env::var_os("CURLMUX_VALGRIND_ALL").is_some();
+    let chosen = ["misuse", "info_read_lifetime", "stale_handle", "easy_api", "callback_misuse", "faults"];
+    let names: Vec<String> = if all {
+        std::fs::read_dir(source_dir())
+            .unwrap()
+            .filter_map(|e| {
+                let p = e.ok()?.path();
+                let stem = p.file_stem()?.to_str()?.to_string();
+                (p.extension()? == "c" && stem != "header_compat" && stem != "fdset_3000").then_some(stem)
+            })
+            .collect()
+    } else {
+        chosen.iter().map(|s| s.to_string()).collect()
+    };
+    for name in names {
+        let source = source_dir().join(format!("{name}.c"));
+        let bin = build_dir().join(format!("{name}.valgrind"));
+        cc(&source, &bin, true);
+        let setup = setup();
+        let mut cmd = Command::new("valgrind");
+        cmd.args([
+            "--quiet",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--show-leak-kinds=definite",
+            "--errors-for-leak-kinds=definite",
+            "--child-silent-after-fork=yes",
+        ])
+        .arg(&bin)
+        .env("CURLMUX_TEST_URL", &setup.server.url)
+        .env("CURLMUX_TEST_TLS_URL", &setup.server.tls_url)
+        .env("CURLMUX_TEST_PUSH_URL", &setup.server.push_url)
+        .env("CURLMUX_TEST_CA", &setup.server.ca)
+        .env("CURLMUX_TEST_CLOSED_PORT", setup.closed_port.to_string())
+        .env("EXPECT_CURLMUX", "1")
+        .env_remove("LD_PRELOAD");
+        let out = common::run_limited(cmd, RUN_LIMIT);
+        assert!(out.status.success(), "{}", describe(&format!("valgrind {name}"), &out));
+    }
 }

@@ -53,6 +53,15 @@ pub fn guarded_callback(body: impl FnOnce() -> c_int) -> c_int {
     }
 }
 
+/// A test hook: panics when `CURLMUX_TEST_PANIC` names `point`, so the suite
+/// can show that no panic escapes to C. The variable is read once.
+pub fn injected(point: &str) {
+    static NAMED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if NAMED.get_or_init(|| std::env::var("CURLMUX_TEST_PANIC").ok()).as_deref() == Some(point) {
+        panic!("CURLMUX_TEST_PANIC={point}");
+    }
+}
+
 /// Wraps an export's body: `boundary!({ … })`. The signature stays in plain
 /// source so cbindgen sees it.
 macro_rules! boundary {

@@ -222,6 +222,7 @@ impl Multi {
 
     pub fn perform(&self) -> Result<c_int> {
         let mut held = self.lock(Call::Perform)?;
+        crate::panic::injected("perform");
         self.drive(&mut held.state)?;
         Ok(held.state.books.running() as c_int)
     }
@@ -355,6 +356,7 @@ impl Multi {
     /// in-callback check, as libcurl orders them.
     pub fn setopt(&self, option: Result<MultiOpt>) -> Result<()> {
         let _held = self.lock(Call::Setopt)?;
+        crate::panic::injected("setopt");
         match option? {
             MultiOpt::App(which, pointer) => self.app.set(which, pointer),
             MultiOpt::EngineLong(opt, v) => self.engine.setopt_long(opt, v)?,

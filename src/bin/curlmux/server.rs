@@ -16,6 +16,8 @@
 //! - `/status/CODE`: that status, body `status CODE\n`.
 //! - `/reset/N`: announces 2N bytes, sends N, then drops the connection.
 //! - `/hang`: accepts the request and never answers.
+//! - `/close/N`: N bytes, then the server closes the connection (no keep-alive).
+//! - `/dns-query`: DNS over HTTPS that answers every query NXDOMAIN.
 //! - `/files/PATH`: the file PATH under the directory given to [`serve`]
 //!   (git's dumb HTTP transport reads a repository this way).
 
@@ -161,6 +163,9 @@ async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>)
     if let (Some(root), Some(file)) = (root.as_ref(), path.strip_prefix("/files/")) {
         return Ok(static_file(root, file).await);
     }
+    if path == "/dns-query" {
+        return Ok(nxdomain(req).await);
+    }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let num = |i: usize| parts.get(i).and_then(|s| s.parse::<usize>().ok());
     let response = match (parts[0], num(1), num(2), num(3)) {
@@ -188,6 +193,11 @@ async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>)
             Err(_) => not_found(),
         },
         ("reset", Some(n), None, None) => sized(2 * n, stream(n, 1, Duration::ZERO, Some(n))),
+        ("close", Some(n), None, None) => {
+            let mut response = sized(n, stream(n, 1, Duration::ZERO, None));
+            response.headers_mut().insert("connection", http::HeaderValue::from_static("close"));
+            response
+        }
         ("hang", None, None, None) => {
             std::future::pending::<()>().await;
             unreachable!()
@@ -195,6 +205,24 @@ async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>)
         _ => not_found(),
     };
     Ok(response)
+}
+
+/// Answers a DNS-over-HTTPS query (RFC 8484, POST) with NXDOMAIN: the query
+/// itself with the response bit, recursion available, RCODE 3 and no records.
+async fn nxdomain(req: Request<hyper::body::Incoming>) -> Response<Body> {
+    let Ok(body) = req.into_body().collect().await else { return not_found() };
+    let mut answer = body.to_bytes().to_vec();
+    if answer.len() < 12 {
+        return not_found();
+    }
+    answer[2] = 0x81;
+    answer[3] = 0x83;
+    answer[6..12].fill(0);
+    Response::builder()
+        .header("content-type", "application/dns-message")
+        .header("content-length", answer.len())
+        .body(full(answer))
+        .expect("static response")
 }
 
 /// A file under `root`; paths that leave it are not found.
