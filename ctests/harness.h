@@ -170,6 +170,31 @@ static inline CURL *new_transfer(struct body *b, const char *fmt, ...)
   return e;
 }
 
+/* Transfers expect_ok has seen succeed. */
+static int harness_ok __attribute__((unused));
+
+/* A message callback for transfers that must succeed with a pattern body
+   (their CURLOPT_PRIVATE is their struct body, as new_transfer sets it). */
+static inline void expect_ok(CURL *e, CURLcode rc)
+{
+  struct body *b;
+  CHECK_EQ(rc, CURLE_OK);
+  CHECK_EQ(curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&b), CURLE_OK);
+  CHECK(!b->mismatch);
+  harness_ok++;
+}
+
+/* perform + wait until no transfer runs; the messages stay queued. */
+static inline void run_until_done(CURLM *m)
+{
+  int running = 1, numfds;
+  MOK(curl_multi_perform(m, &running));
+  while(running) {
+    MOK(curl_multi_wait(m, NULL, 0, 1000, &numfds));
+    MOK(curl_multi_perform(m, &running));
+  }
+}
+
 /* Reads every queued message; checks each is DONE for an easy handle. */
 static inline int drain_messages(CURLM *m, void (*on_done)(CURL *, CURLcode))
 {

@@ -7,16 +7,6 @@ static const size_t sizes[] = {0, 1, 16383, 16384, 16385, 100000, 1048576, 50000
 #define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
 #define N (2 * NSIZES)
 static struct body bodies[N];
-static int ok;
-
-static void on_done(CURL *e, CURLcode rc)
-{
-  struct body *b;
-  CHECK_EQ(rc, CURLE_OK);
-  CHECK_EQ(curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&b), CURLE_OK);
-  CHECK(!b->mismatch);
-  ok++;
-}
 
 int main(void)
 {
@@ -30,7 +20,7 @@ int main(void)
       CHECK(m != NULL);
       if(l == LOOP_EVENTS)
         events_init(m);
-      ok = 0;
+      harness_ok = 0;
       for(i = 0; i < N; i++) {
         size_t size = sizes[i % NSIZES];
         easy[i] = i < NSIZES ? new_transfer_p((enum proto)p, &bodies[i], "/bytes/%zu", size)
@@ -38,7 +28,7 @@ int main(void)
         curl_easy_setopt(easy[i], CURLOPT_TIMEOUT, 20L);
         MOK(curl_multi_add_handle(m, easy[i]));
       }
-      run_loop((enum loop)l, m, on_done, N);
+      run_loop((enum loop)l, m, expect_ok, N);
       for(i = 0; i < N; i++) {
         CHECK_EQ(bodies[i].len, sizes[i % NSIZES]);
         MOK(curl_multi_remove_handle(m, easy[i]));
@@ -47,8 +37,8 @@ int main(void)
       MOK(curl_multi_cleanup(m));
       if(l == LOOP_EVENTS)
         events_done();
-      printf("%s over %s: %d of %d\n", proto_name((enum proto)p), loop_names[l], ok, (int)N);
-      CHECK_EQ(ok, N);
+      printf("%s over %s: %d of %d\n", proto_name((enum proto)p), loop_names[l], harness_ok, (int)N);
+      CHECK_EQ(harness_ok, N);
     }
   }
   return 0;

@@ -3,16 +3,6 @@
    message; msgs_in_queue and running_handles are exact. */
 #include "harness.h"
 
-static void run(CURLM *m)
-{
-  int running = 1, numfds;
-  MOK(curl_multi_perform(m, &running));
-  while(running) {
-    MOK(curl_multi_wait(m, NULL, 0, 1000, &numfds));
-    MOK(curl_multi_perform(m, &running));
-  }
-}
-
 int main(void)
 {
   struct body b[5];
@@ -31,7 +21,7 @@ int main(void)
   /* Two finished transfers; both messages read before either is handled. */
   MOK(curl_multi_add_handle(m, e[0]));
   MOK(curl_multi_add_handle(m, e[1]));
-  run(m);
+  run_until_done(m);
   m1 = curl_multi_info_read(m, &q);
   CHECK(m1 != NULL);
   CHECK_EQ(q, 1);
@@ -57,7 +47,7 @@ int main(void)
   /* remove_handle drops a queued message */
   MOK(curl_multi_add_handle(m, e[2]));
   MOK(curl_multi_add_handle(m, e[3]));
-  run(m);
+  run_until_done(m);
   MOK(curl_multi_remove_handle(m, e[2]));
   m3 = curl_multi_info_read(m, &q);
   CHECK(m3 != NULL);
@@ -74,7 +64,7 @@ int main(void)
   MOK(curl_multi_remove_handle(m, e[4]));
   MOK(curl_multi_perform(m, &running));
   CHECK(running <= 1);
-  run(m);
+  run_until_done(m);
   MOK(curl_multi_perform(m, &running));
   CHECK_EQ(running, 0);
   /* a re-added easy yields a new message */

@@ -38,16 +38,6 @@ static size_t call_api_from_write(char *data, size_t size, size_t n, void *userp
   return size * n;
 }
 
-static void run(CURLM *m)
-{
-  int running = 1, numfds;
-  MOK(curl_multi_perform(m, &running));
-  while(running) {
-    MOK(curl_multi_wait(m, NULL, 0, 1000, &numfds));
-    MOK(curl_multi_perform(m, &running));
-  }
-}
-
 int main(void)
 {
   struct body b1, b2, b3;
@@ -119,7 +109,7 @@ int main(void)
   cb_other = never;
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, call_api_from_write);
   MOK(curl_multi_add_handle(m, e));
-  run(m);
+  run_until_done(m);
   CHECK_EQ(cb_done > 0, 1);
   msg = curl_multi_info_read(m, &q);
   CHECK(msg != NULL);
@@ -141,7 +131,7 @@ int main(void)
   memset(&b3, 0, sizeof(b3));
   MOK(curl_multi_add_handle(m2, e));
   MOK(curl_multi_add_handle(m2, e2));
-  run(m2);
+  run_until_done(m2);
   CHECK_EQ(b1.len, 100);
   CHECK_EQ(b3.len, 5000);
   CHECK(!b1.mismatch && !b3.mismatch);

@@ -158,7 +158,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 1 } else { 3 });
-    let limit: u32 = if quick { 20 } else { 60 };
+    let limit: u32 = if quick { 20 } else { 30 };
     raise_fd_limit();
     let lib = crate::preload::library()?;
     let dir = std::env::temp_dir().join(format!("curlmux-bench-{}", std::process::id()));

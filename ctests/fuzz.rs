@@ -1,0 +1,113 @@
+//! Differential fuzzing of the multi API: random sequences of calls (add,
+//! remove, perform, wait, info_read, setopt, cleanup, with valid and invalid
+//! handles) run through ctests/fuzz/driver.c against stock libcurl and
+//! against curlmux; return codes, completion messages and final states must
+//! be identical.
+//!
+//! CI runs CURLMUX_FUZZ_CASES (default 16) sequences; run it long with e.g.
+//! `CURLMUX_FUZZ_CASES=2000 cargo test --release --test fuzz`.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+
+struct Setup {
+    stock: PathBuf,
+    linked: PathBuf,
+    server: common::Server,
+}
+
+fn setup() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let lib_dir = common::lib_dir();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz");
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests/fuzz/driver.c");
+        let build = |out: &Path, linked: bool| {
+            let mut cmd = Command::new("cc");
+            cmd.args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"]).arg(out).arg(&source);
+            if linked {
+                cmd.arg(format!("-L{}", lib_dir.display()))
+                    .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+                    .arg("-lcurlmux");
+            }
+            assert!(cmd.args(["-lcurl", "-ldl"]).status().unwrap().success(), "cc failed");
+        };
+        let (stock, linked) = (dir.join("driver.stock"), dir.join("driver.linked"));
+        build(&stock, false);
+        build(&linked, true);
+        Setup { stock, linked, server: common::start_server(None) }
+    })
+}
+
+/// The driver's output for `script`; a run that does not end within 60 s
+/// (every transfer ends within 3 s) reports itself as a hang.
+fn run(bin: &Path, curlmux: bool, script: &str) -> String {
+    let mut child = Command::new(bin)
+        .env("CURLMUX_TEST_URL", &setup().server.url)
+        .env("EXPECT_CURLMUX", if curlmux { "1" } else { "0" })
+        .env_remove("LD_PRELOAD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            return "HANG".into();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", common::describe("fuzz driver", &out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn op() -> impl Strategy<Value = String> {
+    let k = 0..3u8;
+    let e = 0..6u8;
+    prop_oneof![
+        1 => k.clone().prop_map(|k| format!("init {k}")),
+        1 => k.clone().prop_map(|k| format!("cleanup {k}")),
+        5 => (k.clone(), e.clone()).prop_map(|(k, e)| format!("add {k} {e}")),
+        3 => (k.clone(), e).prop_map(|(k, e)| format!("remove {k} {e}")),
+        2 => k.clone().prop_map(|k| format!("perform {k}")),
+        1 => k.clone().prop_map(|k| format!("wait {k}")),
+        2 => k.clone().prop_map(|k| format!("info {k}")),
+        1 => k.clone().prop_map(|k| format!("setopt {k}")),
+        1 => k.clone().prop_map(|k| format!("badopt {k}")),
+        1 => k.clone().prop_map(|k| format!("addnull {k}")),
+        1 => k.clone().prop_map(|k| format!("removenull {k}")),
+        1 => k.prop_map(|k| format!("drain {k}")),
+    ]
+}
+
+fn cases() -> u32 {
+    std::env::var("CURLMUX_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn curlmux_answers_as_stock_libcurl(ops in proptest::collection::vec(op(), 1..30)) {
+        let script = format!("init 0\ninit 1\n{}\ndrain 0\ndrain 1\ndrain 2\n", ops.join("\n"));
+        let s = setup();
+        let (stock, curlmux) = std::thread::scope(|scope| {
+            let stock = scope.spawn(|| run(&s.stock, false, &script));
+            let curlmux = run(&s.linked, true, &script);
+            (stock.join().unwrap(), curlmux)
+        });
+        prop_assert!(!stock.contains("DUPLICATE") && !curlmux.contains("DUPLICATE"), "{}", curlmux);
+        prop_assert_eq!(stock, curlmux, "script:\n{}", script);
+    }
+}
