@@ -99,6 +99,21 @@ fn process_cpu(pid: u32) -> f64 {
     (field(11) + field(12)) / ticks
 }
 
+/// Open descriptors of a process.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// Waits (at most 20 s) until the server has closed the previous run's
+/// connections, so that tearing down 8,000 of them does not compete with
+/// the next run.
+fn settle(server: u32, baseline: usize) {
+    let start = std::time::Instant::now();
+    while open_fds(server) > baseline + 50 && start.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn raise_fd_limit() {
     // SAFETY: plain getrlimit/setrlimit on our own process.
     unsafe {
@@ -176,6 +191,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     BufReader::new(server.stdout.take().ok_or("server stdout")?).read_line(&mut banner).map_err(|e| e.to_string())?;
     let base = format!("http://{}", banner.split_whitespace().nth(1).ok_or("server banner")?);
 
+    let baseline = open_fds(server.id());
     let cells = cells(quick);
     let mut results: BTreeMap<(usize, &str, &str), Vec<Report>> = BTreeMap::new();
     for rep in 0..reps {
@@ -185,6 +201,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 let impls: &[&str] = if lp == "epoll" { &["stock"] } else { &["stock", "curlmux"] };
                 for &imp in impls {
                     let preload = (imp == "curlmux").then_some(lib.as_path());
+                    settle(server.id(), baseline);
                     let r = run_once(&client, preload, lp, &base, cell, limit, server.id());
                     eprintln!(
                         "rep {} {} {} {lp} {imp}: {:.1} us/transfer, {:.2} s{}",
@@ -282,6 +299,38 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
             if m_stall {
                 misses.push(format!("{} {} {lp}: curlmux hit the time limit", cell.workload, cell.param));
             }
+            let largest_idle = cells.iter().filter(|c| c.workload == "busy among idle").map(|c| c.param).max();
+            if cell.workload == "busy among idle" && Some(cell.param) == largest_idle && lp != "poll" {
+                if s_cpu < 10.0 * m_cpu {
+                    misses.push(format!(
+                        "{} {} {lp}: CPU {:.1}× less than stock (target ≥ 10)",
+                        cell.workload,
+                        cell.param,
+                        s_cpu / m_cpu
+                    ));
+                }
+                if lp == "classic" && s_wall < 20.0 * m_wall {
+                    misses.push(format!(
+                        "{} {} classic: {:.1}× sooner than stock (target ≥ 20)",
+                        cell.workload,
+                        cell.param,
+                        s_wall / m_wall
+                    ));
+                }
+            }
+        }
+    }
+    let last = cells.len() - 1;
+    let epoll_rss = med(last, "epoll", "stock", |r| r.maxrss_kb);
+    for lp in ["classic", "wait", "poll"] {
+        let rss = med(last, lp, "curlmux", |r| r.maxrss_kb);
+        if rss > 1.1 * epoll_rss {
+            misses.push(format!(
+                "{} {} {lp}: peak RSS {:.2}× the epoll loop (target ≤ 1.1)",
+                cells[last].workload,
+                cells[last].param,
+                rss / epoll_rss
+            ));
         }
     }
     println!();

@@ -10,6 +10,11 @@
  * libcurl's ephiperfifo.c). IDLE transfers to /hang stay open the whole run;
  * TRANSFERS requests of PATH run CONCURRENCY at a time (a rolling window).
  * Only the latter are counted. Prints one line of key=value results.
+ *
+ * The idle crowd talks to the same server under the name "localhost"
+ * (pinned to 127.0.0.1 with CURLOPT_RESOLVE: nothing is looked up), as
+ * long-polls usually go to another host than the busy traffic: libcurl
+ * keeps one connection bundle per host and walks it on every reuse lookup.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -60,12 +65,16 @@ static int count_socket(void *c, curl_socket_t s, curlsocktype t)
   return CURL_SOCKOPT_OK;
 }
 
+static struct curl_slist *pin;
+static char idle_base[256];
+
 static void add(const char *p, int counted)
 {
   char url[512];
   CURL *e = curl_easy_init();
-  snprintf(url, sizeof(url), "%s%s", base, p);
+  snprintf(url, sizeof(url), "%s%s", counted ? base : idle_base, p);
   curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_RESOLVE, pin);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
   curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, count_socket);
   curl_easy_setopt(e, CURLOPT_PRIVATE, counted ? (char *)1 : NULL);
@@ -208,6 +217,14 @@ int main(int argc, char **argv)
   path = argv[6];
   limit = atof(argv[7]);
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  {
+    /* base is http://127.0.0.1:PORT */
+    const char *port = strrchr(base, ':') + 1;
+    char entry[64];
+    snprintf(idle_base, sizeof(idle_base), "http://localhost:%s", port);
+    snprintf(entry, sizeof(entry), "localhost:%s:127.0.0.1", port);
+    pin = curl_slist_append(NULL, entry);
+  }
   multi = curl_multi_init();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)(idle + concurrency + 16));
   if(!strcmp(loop, "epoll")) {
