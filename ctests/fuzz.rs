@@ -91,6 +91,22 @@ fn op() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Sequences the fuzzer once found (ctests/fuzz/regressions/*.txt, `#`
+/// lines are comments), replayed on every run.
+#[test]
+fn known_sequences_answer_as_stock_libcurl() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests/fuzz/regressions");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let script: String = text.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+        let s = setup();
+        let stock = run(&s.stock, false, &script);
+        let curlmux = run(&s.linked, true, &script);
+        assert_eq!(stock, curlmux, "{}", path.display());
+    }
+}
+
 fn cases() -> u32 {
     std::env::var("CURLMUX_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16)
 }

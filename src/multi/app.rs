@@ -63,6 +63,13 @@ impl AppCallbacks {
         slot.store(value as usize, Ordering::Release);
     }
 
+    /// Stops relaying: the multi is being cleaned up.
+    pub fn silence(&self) {
+        for slot in [&self.socket_fn, &self.timer_fn, &self.push_fn] {
+            slot.store(0, Ordering::Release);
+        }
+    }
+
     /// Relays a socket wish; 0 when the application set no socket callback.
     pub fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>, socketp: *mut c_void) -> c_int {
         let f = load(&self.socket_fn);

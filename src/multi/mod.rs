@@ -444,6 +444,16 @@ impl Multi {
     pub fn cleanup(&self) -> Result<()> {
         let mut held = self.lock(Call::Cleanup)?;
         held.state.closed = true;
+        // libcurl 7.88's cleanup detaches easies without clearing their
+        // pending timers; such an easy added to another multi later is never
+        // put in that multi's timer tree and, driven by events, never starts.
+        // remove_handle clears them. libcurl's cleanup makes no callbacks, so
+        // the application's are silenced first.
+        self.app.silence();
+        let easies: Vec<*mut CURL> = held.state.books.easies().collect();
+        for easy in easies {
+            let _ = self.engine.remove(easy);
+        }
         held.state.books.clear();
         // SAFETY: `closed` was false until now and is never reset: this runs once.
         unsafe { self.engine.cleanup() };
