@@ -1,4 +1,4 @@
-/* Misuse gets libcurl 7.88's answers: NULL handles, NULL easies, adding twice,
+/* Misuse gets libcurl 7.88's answers: NULL and foreign handles, NULL easies, adding twice,
    removing from the wrong multi, unknown options, negative timeouts, calls
    from inside a transfer callback, cleanup with easies still attached. */
 #include "harness.h"
@@ -68,6 +68,24 @@ int main(void)
   CHECK_EQ(curl_multi_cleanup(NULL), CURLM_BAD_HANDLE);
   CHECK(curl_multi_info_read(NULL, &q) == NULL);
   CHECK_EQ(q, 0);
+
+  /* A foreign pointer that is no multi (readable memory): libcurl checks its
+     magic number; curlmux passes what it did not make to libcurl. */
+  {
+    static long fake[512];
+    CURLM *f = (CURLM *)fake;
+    CHECK_EQ(curl_multi_add_handle(f, e), CURLM_BAD_HANDLE);
+    CHECK_EQ(curl_multi_remove_handle(f, e), CURLM_BAD_HANDLE);
+    CHECK_EQ(curl_multi_perform(f, &running), CURLM_BAD_HANDLE);
+    CHECK_EQ(curl_multi_fdset(f, &r, &w, &x, &maxfd), CURLM_BAD_HANDLE);
+    CHECK_EQ(curl_multi_wait(f, NULL, 0, 0, &numfds), CURLM_BAD_HANDLE);
+    CHECK_EQ(curl_multi_timeout(f, &ms), CURLM_BAD_HANDLE);
+    CHECK_EQ(curl_multi_setopt(f, CURLMOPT_MAXCONNECTS, 5L), CURLM_BAD_HANDLE);
+    CHECK_EQ(curl_multi_wakeup(f), CURLM_BAD_HANDLE);
+    CHECK_EQ(curl_multi_cleanup(f), CURLM_BAD_HANDLE);
+    CHECK(curl_multi_info_read(f, &q) == NULL);
+    CHECK_EQ(q, 0);
+  }
 
   m = curl_multi_init();
   m2 = curl_multi_init();
