@@ -195,6 +195,31 @@ static inline void run_until_done(CURLM *m)
   }
 }
 
+/* Every call that takes a multi answers CURLM_BAD_HANDLE for m (and
+   info_read NULL with nothing queued). socket_action and assign are left
+   out: libcurl 7.88 does not check their handle. */
+static inline void expect_bad_handle(CURLM *m, CURL *e)
+{
+  int running, numfds, maxfd, q = -1;
+  long ms;
+  fd_set r, w, x;
+  FD_ZERO(&r);
+  FD_ZERO(&w);
+  FD_ZERO(&x);
+  CHECK_EQ(curl_multi_add_handle(m, e), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_remove_handle(m, e), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_perform(m, &running), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_fdset(m, &r, &w, &x, &maxfd), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_wait(m, NULL, 0, 0, &numfds), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_poll(m, NULL, 0, 0, &numfds), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_wakeup(m), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_timeout(m, &ms), CURLM_BAD_HANDLE);
+  CHECK_EQ(curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 5L), CURLM_BAD_HANDLE);
+  CHECK(curl_multi_info_read(m, &q) == NULL);
+  CHECK_EQ(q, 0);
+  CHECK_EQ(curl_multi_cleanup(m), CURLM_BAD_HANDLE);
+}
+
 /* Reads every queued message; checks each is DONE for an easy handle. */
 static inline int drain_messages(CURLM *m, void (*on_done)(CURL *, CURLcode))
 {

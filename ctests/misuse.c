@@ -44,47 +44,20 @@ int main(void)
   CURLM *m, *m2;
   CURL *e, *never, *e2;
   CURLMsg *msg;
-  int running = -1, numfds, maxfd, q = -1;
+  int running = -1, numfds, q = -1;
   long ms;
-  fd_set r, w, x;
 
   harness_init();
-  FD_ZERO(&r);
-  FD_ZERO(&w);
-  FD_ZERO(&x);
   e = new_transfer(&b1, "/delay/200/100");
   never = new_transfer(&b2, "/bytes/100");
 
-  /* NULL multi */
-  CHECK_EQ(curl_multi_add_handle(NULL, e), CURLM_BAD_HANDLE);
-  CHECK_EQ(curl_multi_remove_handle(NULL, e), CURLM_BAD_HANDLE);
-  CHECK_EQ(curl_multi_perform(NULL, &running), CURLM_BAD_HANDLE);
-  CHECK_EQ(curl_multi_fdset(NULL, &r, &w, &x, &maxfd), CURLM_BAD_HANDLE);
-  CHECK_EQ(curl_multi_wait(NULL, NULL, 0, 0, &numfds), CURLM_BAD_HANDLE);
-  CHECK_EQ(curl_multi_poll(NULL, NULL, 0, 0, &numfds), CURLM_BAD_HANDLE);
-  CHECK_EQ(curl_multi_wakeup(NULL), CURLM_BAD_HANDLE);
-  CHECK_EQ(curl_multi_timeout(NULL, &ms), CURLM_BAD_HANDLE);
-  CHECK_EQ(curl_multi_setopt(NULL, CURLMOPT_MAXCONNECTS, 5L), CURLM_BAD_HANDLE);
-  CHECK_EQ(curl_multi_cleanup(NULL), CURLM_BAD_HANDLE);
-  CHECK(curl_multi_info_read(NULL, &q) == NULL);
-  CHECK_EQ(q, 0);
-
-  /* A foreign pointer that is no multi (readable memory): libcurl checks its
-     magic number; curlmux passes what it did not make to libcurl. */
+  /* NULL multi, and a foreign pointer that is no multi (readable memory):
+     libcurl checks its magic number; curlmux passes what it did not make
+     to libcurl. */
+  expect_bad_handle(NULL, e);
   {
     static long fake[512];
-    CURLM *f = (CURLM *)fake;
-    CHECK_EQ(curl_multi_add_handle(f, e), CURLM_BAD_HANDLE);
-    CHECK_EQ(curl_multi_remove_handle(f, e), CURLM_BAD_HANDLE);
-    CHECK_EQ(curl_multi_perform(f, &running), CURLM_BAD_HANDLE);
-    CHECK_EQ(curl_multi_fdset(f, &r, &w, &x, &maxfd), CURLM_BAD_HANDLE);
-    CHECK_EQ(curl_multi_wait(f, NULL, 0, 0, &numfds), CURLM_BAD_HANDLE);
-    CHECK_EQ(curl_multi_timeout(f, &ms), CURLM_BAD_HANDLE);
-    CHECK_EQ(curl_multi_setopt(f, CURLMOPT_MAXCONNECTS, 5L), CURLM_BAD_HANDLE);
-    CHECK_EQ(curl_multi_wakeup(f), CURLM_BAD_HANDLE);
-    CHECK_EQ(curl_multi_cleanup(f), CURLM_BAD_HANDLE);
-    CHECK(curl_multi_info_read(f, &q) == NULL);
-    CHECK_EQ(q, 0);
+    expect_bad_handle((CURLM *)fake, e);
   }
 
   m = curl_multi_init();

@@ -12,6 +12,21 @@ use crate::multi::{Multi, WaitKind};
 use crate::panic::boundary;
 use crate::registry;
 
+/// Writes the running count of a successful drive; maps a failure.
+///
+/// # Safety
+/// `running_handles` is NULL or writable.
+unsafe fn report_running(running_handles: *mut c_int, result: crate::error::Result<c_int>) -> CURLMcode {
+    match result {
+        Ok(n) => {
+            // SAFETY: the caller passes NULL or a writable int.
+            unsafe { put(running_handles, n) };
+            CURLM_OK
+        }
+        Err(e) => e.into(),
+    }
+}
+
 /// Creates a multi handle.
 ///
 /// The first call binds curlmux to the libcurl the process already uses
@@ -148,14 +163,8 @@ pub unsafe extern "C" fn curl_multi_remove_handle(multi: *mut CURLM, easy: *mut 
 pub unsafe extern "C" fn curl_multi_perform(multi: *mut CURLM, running_handles: *mut c_int) -> CURLMcode {
     boundary!({
         match target(multi) {
-            Target::Curlmux(m) => match m.perform() {
-                Ok(n) => {
-                    // SAFETY: the caller passes NULL or a writable int.
-                    unsafe { put(running_handles, n) };
-                    CURLM_OK
-                }
-                Err(e) => e.into(),
-            },
+            // SAFETY: the caller passes NULL or a writable int.
+            Target::Curlmux(m) => unsafe { report_running(running_handles, m.perform()) },
             // SAFETY: forwarded unchanged to the libcurl that owns the handle.
             Target::Libcurl { lib, .. } => unsafe { (lib.multi_perform)(multi, running_handles) },
             Target::Invalid => CURLM_BAD_HANDLE,
@@ -421,14 +430,8 @@ pub unsafe extern "C" fn curl_multi_socket_action(
 ) -> CURLMcode {
     boundary!({
         match target(multi) {
-            Target::Curlmux(m) => match m.socket_action(sockfd, ev_bitmask) {
-                Ok(n) => {
-                    // SAFETY: the caller passes NULL or a writable int.
-                    unsafe { put(running_handles, n) };
-                    CURLM_OK
-                }
-                Err(e) => e.into(),
-            },
+            // SAFETY: the caller passes NULL or a writable int.
+            Target::Curlmux(m) => unsafe { report_running(running_handles, m.socket_action(sockfd, ev_bitmask)) },
             Target::Libcurl { lib, .. } => {
                 // SAFETY: forwarded unchanged to the libcurl that owns the handle.
                 unsafe { (lib.multi_socket_action)(multi, sockfd, ev_bitmask, running_handles) }
@@ -451,8 +454,8 @@ pub unsafe extern "C" fn curl_multi_socket(
 ) -> CURLMcode {
     boundary!({
         match target(multi) {
-            // SAFETY: same contract as this function's.
-            Target::Curlmux(_) => unsafe { curl_multi_socket_action(multi, sockfd, 0, running_handles) },
+            // SAFETY: the caller passes NULL or a writable int.
+            Target::Curlmux(m) => unsafe { report_running(running_handles, m.socket_action(sockfd, 0)) },
             // SAFETY: forwarded unchanged to the libcurl that owns the handle.
             Target::Libcurl { lib, .. } => unsafe { (lib.multi_socket)(multi, sockfd, running_handles) },
             Target::Invalid => CURLM_BAD_HANDLE,
@@ -469,8 +472,8 @@ pub unsafe extern "C" fn curl_multi_socket(
 pub unsafe extern "C" fn curl_multi_socket_all(multi: *mut CURLM, running_handles: *mut c_int) -> CURLMcode {
     boundary!({
         match target(multi) {
-            // SAFETY: same contract as this function's.
-            Target::Curlmux(_) => unsafe { curl_multi_perform(multi, running_handles) },
+            // SAFETY: the caller passes NULL or a writable int.
+            Target::Curlmux(m) => unsafe { report_running(running_handles, m.perform()) },
             // SAFETY: forwarded unchanged to the libcurl that owns the handle.
             Target::Libcurl { lib, .. } => unsafe { (lib.multi_socket_all)(multi, running_handles) },
             Target::Invalid => CURLM_BAD_HANDLE,

@@ -243,28 +243,24 @@ impl Multi {
                 trace!("epoll_wait: {e}");
                 Error::UnrecoverablePoll
             })?;
-            let ready: Vec<(c_int, Ready)> = state
-                .events
-                .iter()
-                .filter_map(|raw| match self.reactor.decode(raw) {
-                    Event::Socket(fd, ready) => Some((fd, ready)),
-                    Event::Deadline => None,
-                    // Only curl_multi_poll consumes wakeups; keep it pending, quietly.
-                    Event::Wakeup => {
-                        self.reactor.mute_wakeup();
-                        None
-                    }
-                })
-                .collect();
             let due = self.deadline.take_due();
-            if ready.is_empty() && !due {
-                break;
-            }
-            for (fd, r) in ready {
-                keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(r)));
+            let mut sockets = 0;
+            for raw in state.events.iter() {
+                match self.reactor.decode(raw) {
+                    Event::Socket(fd, ready) => {
+                        sockets += 1;
+                        keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(ready)));
+                    }
+                    Event::Deadline => {}
+                    // Only curl_multi_poll consumes wakeups; keep it pending, quietly.
+                    Event::Wakeup => self.reactor.mute_wakeup(),
+                }
             }
             if due {
                 keep_first_error(&mut outcome, self.engine.timeout_expired());
+            }
+            if sockets == 0 && !due {
+                break;
             }
             self.collect(state);
         }
