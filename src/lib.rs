@@ -17,6 +17,7 @@
 #![allow(missing_docs)] // internal modules; the exports in `abi` carry full docs
 
 pub mod abi;
+mod addr;
 pub(crate) mod debug;
 mod engine;
 mod error;

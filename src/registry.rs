@@ -7,11 +7,12 @@
 //! reused only after QUARANTINE newer ones have been retired.
 //! Must not know the API's rules.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use curl_sys::CURLM;
 
+use crate::addr::{AddrMap, AddrSet};
 use crate::multi::Multi;
 
 /// Retired tokens kept unissued, so a stale handle is caught, not aliased.
@@ -31,9 +32,9 @@ pub enum Route {
 
 #[derive(Default)]
 struct Registry {
-    live: HashMap<usize, Arc<Multi>>,
-    engines: HashMap<usize, Arc<Multi>>,
-    retired: HashSet<usize>,
+    live: AddrMap<Arc<Multi>>,
+    engines: AddrMap<Arc<Multi>>,
+    retired: AddrSet,
     free: VecDeque<usize>,
 }
 

@@ -6,9 +6,11 @@
 //! `running_handles` and `msgs_in_queue` are read from. Every operation is
 //! O(1) amortized. Must not call libcurl.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use curl_sys::{CURL, CURLMSG_DONE, CURLMSG_NONE, CURLMsg, CURLcode};
+
+use crate::addr::AddrMap;
 
 /// Slots of removed easies kept alive for late readers of their message,
 /// oldest freed first. libcurl's pointer lives as long as the easy handle.
@@ -30,11 +32,11 @@ struct Transfer {
 
 #[derive(Default)]
 pub struct Books {
-    transfers: HashMap<usize, Transfer>,
-    slots: HashMap<usize, Slot>,
+    transfers: AddrMap<Transfer>,
+    slots: AddrMap<Slot>,
     retired: VecDeque<usize>,
     /// How often each key stands in `retired` (an easy can be removed twice).
-    retired_count: HashMap<usize, u32>,
+    retired_count: AddrMap<u32>,
     queue: VecDeque<(usize, u64)>,
     queued: usize,
     done: usize,
