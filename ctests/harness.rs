@@ -86,19 +86,25 @@ fn cc(source: &Path, out: &Path, linked: bool) {
 
 /// Runs `bin` as `curlmux` says: against curlmux (linked or preloaded) or not.
 fn run(bin: &Path, curlmux: bool, preload: bool) -> Output {
-    let setup = setup();
     let mut cmd = Command::new(bin);
+    test_env(&mut cmd, curlmux);
+    if preload {
+        cmd.env("LD_PRELOAD", setup().lib_dir.join("libcurlmux.so"));
+    }
+    common::run_limited(cmd, RUN_LIMIT)
+}
+
+/// What every C test reads from its environment.
+fn test_env(cmd: &mut Command, curlmux: bool) {
+    let setup = setup();
     cmd.env("CURLMUX_TEST_URL", &setup.server.url)
         .env("CURLMUX_TEST_TLS_URL", &setup.server.tls_url)
         .env("CURLMUX_TEST_PUSH_URL", &setup.server.push_url)
         .env("CURLMUX_TEST_CA", &setup.server.ca)
         .env("CURLMUX_TEST_CLOSED_PORT", setup.closed_port.to_string())
         .env("EXPECT_CURLMUX", if curlmux { "1" } else { "0" })
-        .env_remove("LD_PRELOAD");
-    if preload {
-        cmd.env("LD_PRELOAD", setup.lib_dir.join("libcurlmux.so"));
-    }
-    common::run_limited(cmd, RUN_LIMIT)
+        .env_remove("LD_PRELOAD")
+        .env_remove("CURLMUX_DEBUG");
 }
 
 fn ctest(name: &str) {
@@ -180,7 +186,28 @@ ctests!(
     callback_misuse,
     threads_shared,
     threads_per_thread,
+    busy_then_crowd,
 );
+
+/// busy_then_crowd does what it is there for under curlmux: each loop is
+/// driven by libcurl's walk while the window is busy, and by socket_action
+/// again when the crowd arrives (CURLMUX_DEBUG traces each switch).
+#[test]
+fn walk_engages_and_leaves_in_every_loop() {
+    let source = source_dir().join("busy_then_crowd.c");
+    let bin = build_dir().join("busy_then_crowd.traced");
+    cc(&source, &bin, true);
+    let mut cmd = Command::new(&bin);
+    test_env(&mut cmd, true);
+    cmd.env("CURLMUX_DEBUG", "1");
+    let out = common::run_limited(cmd, RUN_LIMIT);
+    assert!(out.status.success(), "{}", describe("traced", &out));
+    let trace = String::from_utf8_lossy(&out.stderr);
+    let on = trace.matches("curlmux: walk: on").count();
+    let off = trace.matches("curlmux: walk: off").count();
+    // Timing decides how often; twice in three loops each way leaves room for a slow machine.
+    assert!(on >= 2 && off >= 2, "walk switched on {on} and off {off} times in three loops:\n{trace}");
+}
 
 /// The header agrees with <curl/curl.h> on every prototype, in C and in C++.
 #[test]
@@ -271,7 +298,6 @@ fn valgrind_finds_no_errors_or_leaks() {
         let source = source_dir().join(format!("{name}.c"));
         let bin = build_dir().join(format!("{name}.valgrind"));
         cc(&source, &bin, true);
-        let setup = setup();
         let mut cmd = Command::new("valgrind");
         cmd.args([
             "--quiet",
@@ -281,14 +307,8 @@ fn valgrind_finds_no_errors_or_leaks() {
             "--errors-for-leak-kinds=definite",
             "--child-silent-after-fork=yes",
         ])
-        .arg(&bin)
-        .env("CURLMUX_TEST_URL", &setup.server.url)
-        .env("CURLMUX_TEST_TLS_URL", &setup.server.tls_url)
-        .env("CURLMUX_TEST_PUSH_URL", &setup.server.push_url)
-        .env("CURLMUX_TEST_CA", &setup.server.ca)
-        .env("CURLMUX_TEST_CLOSED_PORT", setup.closed_port.to_string())
-        .env("EXPECT_CURLMUX", "1")
-        .env_remove("LD_PRELOAD");
+        .arg(&bin);
+        test_env(&mut cmd, true);
         let out = common::run_limited(cmd, RUN_LIMIT);
         assert!(out.status.success(), "{}", describe(&format!("valgrind {name}"), &out));
     }

@@ -8,7 +8,7 @@ use curl_sys::{CURL, CURLM, CURLMcode, CURLMsg, curl_socket_t, curl_waitfd};
 use super::{Target, put, target};
 use crate::engine::libcurl;
 use crate::error::{self, CURLM_BAD_FUNCTION_ARGUMENT, CURLM_BAD_HANDLE, CURLM_OK, to_code};
-use crate::multi::{Multi, WaitKind};
+use crate::multi::{FdSets, Multi, WaitKind};
 use crate::panic::boundary;
 use crate::registry;
 
@@ -203,17 +203,16 @@ pub unsafe extern "C" fn curl_multi_fdset(
                 if max_fd.is_null() {
                     return CURLM_BAD_FUNCTION_ARGUMENT;
                 }
-                let fd = match m.fdset() {
+                // SAFETY: each set is NULL or a writable fd_set, as the caller promises.
+                let sets = unsafe {
+                    FdSets { read: read_fd_set.as_mut(), write: write_fd_set.as_mut(), exc: exc_fd_set.as_mut() }
+                };
+                let fd = match m.fdset(sets) {
                     Ok(fd) => fd,
                     Err(e) => return e.into(),
                 };
-                let fd = fd.filter(|&fd| (fd as usize) < libc::FD_SETSIZE && !read_fd_set.is_null());
-                if let Some(fd) = fd {
-                    // SAFETY: `read_fd_set` is a writable fd_set and fd < FD_SETSIZE.
-                    unsafe { libc::FD_SET(fd, read_fd_set) };
-                }
                 // SAFETY: checked non-NULL above.
-                unsafe { *max_fd = fd.unwrap_or(-1) };
+                unsafe { *max_fd = fd };
                 CURLM_OK
             }
             Target::Libcurl { lib, .. } => {

@@ -1,22 +1,26 @@
-//! The engine: one private libcurl multi per curlmux `Multi`, always driven in
-//! `socket_action` mode.
+//! The engine: one private libcurl multi per curlmux `Multi`, driven in
+//! `socket_action` mode, or by libcurl's own walk over all its transfers.
 //!
 //! Owns: that libcurl multi handle, the socket and timer callback trampolines
 //! that report libcurl's wishes to an [`EngineSink`], and reading libcurl's
-//! completion messages. Must not know about epoll or the registry. It never
-//! calls libcurl's `curl_multi_perform` or `curl_multi_socket_all` on its
-//! handle: the first does not report socket interest changes in 7.88, the
-//! second re-enters curlmux's own `curl_multi_perform` through the PLT.
+//! completion messages. Must not know about epoll or the registry.
+//!
+//! The walk (`curl_multi_perform`, `curl_multi_wait`, `curl_multi_fdset` on
+//! the engine) reports no socket interest changes in 7.88: whoever walks
+//! must not trust the socket wishes until [`Engine::run_all`] brought them
+//! up to date. `curl_multi_socket_all` re-enters curlmux's exported
+//! `curl_multi_perform` through the PLT with the engine's handle, which the
+//! registry forwards back to libcurl.
 
 pub mod libcurl;
 
-use std::ffi::{c_int, c_long, c_void};
+use std::ffi::{c_int, c_long, c_uint, c_void};
 use std::time::Duration;
 
 use curl_sys::{
     CURL, CURL_SOCKET_TIMEOUT, CURLM, CURLMOPT_PUSHDATA, CURLMOPT_PUSHFUNCTION, CURLMOPT_SOCKETDATA,
     CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERDATA, CURLMOPT_TIMERFUNCTION, CURLMSG_DONE, CURLMoption, CURLcode,
-    curl_socket_t,
+    curl_socket_t, curl_waitfd,
 };
 
 use crate::error::{Error, Result};
@@ -204,6 +208,41 @@ impl Engine {
     /// Lets libcurl run its expired timers.
     pub fn timeout_expired(&self) -> Result<()> {
         self.socket_action(CURL_SOCKET_TIMEOUT, 0)
+    }
+
+    /// libcurl's own walk: every transfer checks its sockets and timers.
+    pub fn perform(&self) -> Result<()> {
+        let mut running = 0;
+        // SAFETY: `handle` is live and `running` outlives the call.
+        Error::check(unsafe { (self.lib.multi_perform)(self.handle, &mut running) })
+    }
+
+    /// libcurl's own wait on every transfer's sockets and `extra`, at most
+    /// `timeout_ms` and at most until its next timeout; the number of
+    /// descriptors with events.
+    pub fn wait(&self, extra: &mut [curl_waitfd], timeout_ms: c_int) -> Result<c_int> {
+        let mut numfds = 0;
+        let n = c_uint::try_from(extra.len()).map_err(|_| Error::BadFunctionArgument)?;
+        // SAFETY: `handle` is live; `extra` holds `n` initialised entries.
+        Error::check(unsafe { (self.lib.multi_wait)(self.handle, extra.as_mut_ptr(), n, timeout_ms, &mut numfds) })?;
+        Ok(numfds)
+    }
+
+    /// Adds every transfer's sockets to the sets (libcurl skips any at or
+    /// past FD_SETSIZE); the highest added, or -1.
+    pub fn fdset(&self, read: &mut libc::fd_set, write: &mut libc::fd_set, exc: &mut libc::fd_set) -> Result<c_int> {
+        let mut max_fd = -1;
+        // SAFETY: `handle` is live and every pointer is a valid, writable reference.
+        Error::check(unsafe { (self.lib.multi_fdset)(self.handle, read, write, exc, &mut max_fd) })?;
+        Ok(max_fd)
+    }
+
+    /// libcurl's walk, then every transfer's sockets reported again where
+    /// they changed (`curl_multi_socket_all`): brings the wishes up to date.
+    pub fn run_all(&self) -> Result<()> {
+        let mut running = 0;
+        // SAFETY: `handle` is live and `running` outlives the call.
+        Error::check(unsafe { (self.lib.multi_socket_all)(self.handle, &mut running) })
     }
 
     fn socket_action(&self, fd: curl_socket_t, bits: c_int) -> Result<()> {

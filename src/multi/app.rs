@@ -63,6 +63,12 @@ impl AppCallbacks {
         slot.store(value as usize, Ordering::Release);
     }
 
+    /// True when the application set its own socket or timer callback: it
+    /// drives with socket_action and must hear of every change.
+    pub fn drives(&self) -> bool {
+        load(&self.socket_fn) != 0 || load(&self.timer_fn) != 0
+    }
+
     /// Stops relaying: the multi is being cleaned up.
     pub fn silence(&self) {
         for slot in [&self.socket_fn, &self.timer_fn, &self.push_fn] {

@@ -10,6 +10,7 @@ mod app;
 mod deadline;
 mod guard;
 mod queue;
+mod walk;
 
 use std::ffi::{c_int, c_long, c_void};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,6 +28,7 @@ use deadline::Deadline;
 pub use guard::Call;
 use guard::{InCallback, Owner, in_callback};
 use queue::Books;
+use walk::Walk;
 
 /// Rounds of "drain readiness, act, run timers" one perform may do while
 /// each round still finds work; enough for connect → send → receive on loopback.
@@ -59,6 +61,7 @@ struct State {
     closed: bool,
     books: Books,
     events: Events,
+    walk: Walk,
 }
 
 /// How a wait ended.
@@ -115,6 +118,7 @@ impl Multi {
                 closed: false,
                 books: Books::default(),
                 events: Events::with_capacity(EVENTS_PER_ROUND),
+                walk: Walk::default(),
             }),
         });
         // SAFETY: the sink is the Multi itself, which outlives its engine:
@@ -223,21 +227,58 @@ impl Multi {
     pub fn perform(&self) -> Result<c_int> {
         let mut held = self.lock(Call::Perform)?;
         crate::panic::injected("perform");
-        self.drive(&mut held.state)?;
+        self.steer(&mut held.state)?;
+        if held.state.walk.is_on() {
+            self.walk(&mut held.state)?;
+        } else {
+            self.drive(&mut held.state)?;
+        }
         Ok(held.state.books.running() as c_int)
+    }
+
+    /// Chooses how to drive (walk.rs). Leaving the walk, the sockets go back
+    /// into the epoll set and libcurl reports what changed meanwhile.
+    fn steer(&self, state: &mut State) -> Result<()> {
+        match state.walk.decide(state.books.attached(), !self.app.drives()) {
+            Some(true) => {
+                trace!("walk: on, {} attached", state.books.attached());
+                self.reactor.pause();
+            }
+            Some(false) => {
+                trace!("walk: off, {} attached", state.books.attached());
+                self.reactor.resume();
+                let outcome = self.engine.run_all();
+                self.collect(state);
+                outcome?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Stops walking for good: the caller needs the socket wishes live.
+    fn stop_walking(&self, state: &mut State) -> Result<()> {
+        state.walk.forbid();
+        self.steer(state)
+    }
+
+    /// libcurl's own walk over its transfers; how many were ready (the last
+    /// wait's count, or how many finished) tells the next choice.
+    fn walk(&self, state: &mut State) -> Result<()> {
+        self.deadline.take_due();
+        let outcome = self.engine.perform();
+        let finished = self.collect(state);
+        state.walk.walked(finished, state.books.attached());
+        outcome
     }
 
     /// Hands every ready socket and a due deadline to the engine, then moves
     /// finished transfers to the message queue. Each ready socket costs one
-    /// `socket_action`, so idle transfers cost nothing.
-    ///
-    /// libcurl's own walk (`curl_multi_perform` on the engine) would be
-    /// cheaper per transfer when most are ready, but in 7.88 it does not
-    /// report socket interest changes through the socket callback: the
-    /// reactor's registrations go stale (a socket left on EPOLLOUT after its
-    /// request was sent spins the loop). Measured, then removed.
+    /// `socket_action`, so idle transfers cost nothing; how many were ready
+    /// feeds the choice to walk instead (walk.rs).
     fn drive(&self, state: &mut State) -> Result<()> {
         let mut outcome = Ok(());
+        let mut seen = 0;
         for _ in 0..MAX_ROUNDS {
             self.reactor.poll(&mut state.events, Some(Duration::ZERO)).map_err(|e| {
                 trace!("epoll_wait: {e}");
@@ -259,11 +300,13 @@ impl Multi {
             if due {
                 keep_first_error(&mut outcome, self.engine.timeout_expired());
             }
+            seen += sockets;
             if sockets == 0 && !due {
                 break;
             }
             self.collect(state);
         }
+        state.walk.saw(seen, state.books.attached());
         outcome
     }
 
@@ -271,6 +314,7 @@ impl Multi {
     /// `CURL_SOCKET_TIMEOUT`) the timeout is due.
     pub fn socket_action(&self, fd: curl_socket_t, bits: c_int) -> Result<c_int> {
         let mut held = self.lock(Call::SocketAction)?;
+        self.stop_walking(&mut held.state)?;
         let outcome = if fd == curl_sys::CURL_SOCKET_TIMEOUT {
             self.deadline.take_due();
             self.engine.timeout_expired()
@@ -292,30 +336,56 @@ impl Multi {
         self.engine.assign(fd, pointer)
     }
 
-    /// Moves transfers libcurl finished into the message queue.
-    fn collect(&self, state: &mut State) {
+    /// Moves transfers libcurl finished into the message queue; how many.
+    fn collect(&self, state: &mut State) -> usize {
         self.apply_deferred(state);
+        let mut finished = 0;
         while let Some(done) = self.engine.next_done() {
-            state.books.complete(done.easy, done.result);
+            finished += state.books.complete(done.easy, done.result) as usize;
         }
+        finished
     }
 
-    /// The one descriptor to wait on (None when nothing is attached).
-    pub fn fdset(&self) -> Result<Option<c_int>> {
-        self.descriptor(Call::Fdset)
+    /// Adds the descriptors to wait on to the sets; the highest, or -1 when
+    /// nothing is attached. Socket-driven, that is the epoll fd alone.
+    /// Walking, it is also every transfer's socket, as libcurl's fdset names
+    /// them; only while no descriptor can reach FD_SETSIZE, where libcurl's
+    /// fdset would skip it.
+    pub fn fdset(&self, mut sets: FdSets<'_>) -> Result<c_int> {
+        let mut held = self.lock(Call::Fdset)?;
+        let state = &mut held.state;
+        let complete = sets.write.is_some() && sets.exc.is_some();
+        if !complete || !fd_limit_below_fd_setsize() {
+            self.stop_walking(state)?;
+        }
+        let mut max_fd = -1;
+        if let (true, Some(read), Some(write), Some(exc)) =
+            (state.walk.is_on(), sets.read.as_deref_mut(), sets.write, sets.exc)
+        {
+            max_fd = self.engine.fdset(read, write, exc)?;
+        }
+        let fd = self.descriptor(state).filter(|&fd| (fd as usize) < libc::FD_SETSIZE);
+        if let (Some(fd), Some(read)) = (fd, sets.read) {
+            // SAFETY: `read` is a valid fd_set and fd < FD_SETSIZE.
+            unsafe { libc::FD_SET(fd, read) };
+            max_fd = max_fd.max(fd);
+        }
+        Ok(max_fd)
     }
 
-    /// As `fdset`, for `curl_multi_waitfds`.
+    /// The one descriptor to wait on, for `curl_multi_waitfds` (None when
+    /// nothing is attached). Its caller polls it alone: no walking from now on.
     pub fn waitfds(&self) -> Result<Option<c_int>> {
-        self.descriptor(Call::Waitfds)
+        let mut held = self.lock(Call::Waitfds)?;
+        self.stop_walking(&mut held.state)?;
+        Ok(self.descriptor(&held.state))
     }
 
     /// The epoll fd, with its timer armed to the engine's deadline: the
     /// caller is about to sleep on it.
-    fn descriptor(&self, call: Call) -> Result<Option<c_int>> {
-        let held = self.lock(call)?;
+    fn descriptor(&self, state: &State) -> Option<c_int> {
         self.arm_timer();
-        Ok((held.state.books.attached() > 0).then(|| self.reactor.fd()))
+        (state.books.attached() > 0).then(|| self.reactor.fd())
     }
 
     /// Arms the reactor's timer to the engine's deadline. Done only where
@@ -371,11 +441,13 @@ impl Multi {
             WaitKind::Poll => Call::Poll,
             WaitKind::Select => Call::Select,
         };
-        let idle = {
-            let held = self.lock(call)?;
-            held.state.books.attached() == 0
-        };
+        let mut held = self.lock(call)?;
         let timeout = Duration::from_millis(u64::try_from(timeout_ms).map_err(|_| Error::BadFunctionArgument)?);
+        if held.state.walk.is_on() {
+            return self.walk_wait(&mut held.state, extra, timeout_ms, kind);
+        }
+        let idle = held.state.books.attached() == 0;
+        drop(held);
         if kind == WaitKind::Wait && idle && extra.is_empty() {
             return Ok(Waited::default());
         }
@@ -428,6 +500,35 @@ impl Multi {
                 return Ok(waited);
             }
         }
+    }
+
+    /// Walking, the wait is libcurl's own (the reactor's socket wishes may be
+    /// stale), with the wakeup descriptor for curl_multi_poll. The lock stays
+    /// held: libcurl's wait reads the transfers.
+    fn walk_wait(
+        &self,
+        state: &mut State,
+        extra: &mut [curl_waitfd],
+        timeout_ms: c_int,
+        kind: WaitKind,
+    ) -> Result<Waited> {
+        let mut fds: Vec<curl_waitfd> =
+            extra.iter().map(|w| curl_waitfd { fd: w.fd, events: w.events, revents: 0 }).collect();
+        if kind == WaitKind::Poll {
+            fds.push(curl_waitfd { fd: self.reactor.wakeup_fd(), events: curl_sys::CURL_WAIT_POLLIN, revents: 0 });
+        }
+        let mut ready = self.engine.wait(&mut fds, timeout_ms)?;
+        let mut extra_ready = 0;
+        for (w, f) in extra.iter_mut().zip(&fds) {
+            w.revents = f.revents;
+            extra_ready += (f.revents != 0) as c_int;
+        }
+        if fds.get(extra.len()).is_some_and(|f| f.revents != 0) {
+            self.reactor.take_wakeup();
+            ready -= 1;
+        }
+        state.walk.waited((ready - extra_ready).max(0) as usize);
+        Ok(Waited { ready, deadline: self.deadline.remaining() == Some(Duration::ZERO) })
     }
 
     /// Makes a current or the next `curl_multi_poll` return. Thread-safe, lock-free.
@@ -501,6 +602,23 @@ impl EngineSink for Multi {
 fn keep_first_error(outcome: &mut Result<()>, next: Result<()>) {
     if outcome.is_ok() {
         *outcome = next;
+    }
+}
+
+/// The caller's three fd_sets.
+pub struct FdSets<'a> {
+    pub read: Option<&'a mut libc::fd_set>,
+    pub write: Option<&'a mut libc::fd_set>,
+    pub exc: Option<&'a mut libc::fd_set>,
+}
+
+/// True when the process cannot open a descriptor at or past FD_SETSIZE.
+fn fd_limit_below_fd_setsize() -> bool {
+    // SAFETY: getrlimit writes one rlimit, which lives on this stack frame.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur <= libc::FD_SETSIZE as libc::rlim_t
     }
 }
 

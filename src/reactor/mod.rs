@@ -3,7 +3,10 @@
 //! Owns: the epoll fd, a timerfd armed to the engine's next deadline and an
 //! eventfd for `curl_multi_wakeup`, both registered in the epoll set under
 //! reserved tokens. Sockets are registered level-triggered under their own fd
-//! number: libcurl expects interest to persist until it says otherwise.
+//! number: libcurl expects interest to persist until it says otherwise. The
+//! wished interest of every socket is remembered, so each change is one
+//! `epoll_ctl`, and the sockets can leave the set while someone else watches
+//! them ([`Reactor::pause`]) and come back as they are wished by then.
 //! Must not know about libcurl: no curl types here.
 
 mod epoll;
@@ -12,6 +15,7 @@ mod waker;
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use epoll::Epoll;
@@ -53,6 +57,14 @@ pub struct Reactor {
     epoll: Epoll,
     timer: Timer,
     waker: Waker,
+    sockets: Mutex<Sockets>,
+}
+
+/// Socket interest, indexed by fd number; in the epoll set unless paused.
+#[derive(Default)]
+struct Sockets {
+    wished: Vec<Option<Interest>>,
+    paused: bool,
 }
 
 impl Reactor {
@@ -62,7 +74,7 @@ impl Reactor {
         let waker = Waker::new()?;
         epoll.add(timer.as_raw_fd(), TIMER, Interest { read: true, write: false })?;
         epoll.add(waker.as_raw_fd(), WAKER, Interest { read: true, write: false })?;
-        Ok(Reactor { epoll, timer, waker })
+        Ok(Reactor { epoll, timer, waker, sockets: Mutex::default() })
     }
 
     /// The descriptor that is readable whenever a socket is ready, the
@@ -78,18 +90,70 @@ impl Reactor {
 
     /// Watches `fd` for `interest`, replacing any earlier interest.
     pub fn watch(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
-        let token = u64::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
-        // The fd may be new, or a reused number whose old registration the
-        // kernel dropped at close: modify, and add when there is nothing to modify.
-        match self.epoll.modify(fd, token, interest) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.epoll.add(fd, token, interest),
-            other => other,
+        let slot = usize::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        let mut sockets = self.sockets();
+        if sockets.wished.len() <= slot {
+            sockets.wished.resize(slot + 1, None);
         }
+        let before = sockets.wished[slot].replace(interest);
+        if sockets.paused {
+            return Ok(());
+        }
+        self.register(fd, interest, before.is_some())
     }
 
     /// Stops watching `fd`. It may already be closed: that is not an error.
     pub fn unwatch(&self, fd: RawFd) {
-        let _ = self.epoll.delete(fd);
+        let mut sockets = self.sockets();
+        let Some(slot) = usize::try_from(fd).ok().and_then(|i| sockets.wished.get_mut(i)) else { return };
+        if slot.take().is_some() && !sockets.paused {
+            let _ = self.epoll.delete(fd);
+        }
+    }
+
+    /// Takes every socket out of the epoll set (their wishes are kept): the
+    /// epoll fd then reports only the deadline and wakeups.
+    pub fn pause(&self) {
+        let mut sockets = self.sockets();
+        if !std::mem::replace(&mut sockets.paused, true) {
+            for (fd, _) in sockets.wished.iter().enumerate().filter(|(_, w)| w.is_some()) {
+                let _ = self.epoll.delete(fd as RawFd);
+            }
+        }
+    }
+
+    /// Puts every socket back into the epoll set, as it is wished now.
+    pub fn resume(&self) {
+        let mut sockets = self.sockets();
+        if std::mem::replace(&mut sockets.paused, false) {
+            for (fd, interest) in sockets.wished.iter().enumerate().filter_map(|(fd, w)| Some((fd, (*w)?))) {
+                if let Err(e) = self.register(fd as RawFd, interest, false) {
+                    crate::debug::trace!("resume fd {fd}: {e}");
+                }
+            }
+        }
+    }
+
+    fn sockets(&self) -> std::sync::MutexGuard<'_, Sockets> {
+        self.sockets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One `epoll_ctl` when the set is as remembered. A registered number may
+    /// be a new socket whose predecessor the kernel dropped at close; an
+    /// unregistered one may be in the set after all: each answers with the other call.
+    fn register(&self, fd: RawFd, interest: Interest, registered: bool) -> io::Result<()> {
+        let token = fd as u64;
+        if registered {
+            match self.epoll.modify(fd, token, interest) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.epoll.add(fd, token, interest),
+                other => other,
+            }
+        } else {
+            match self.epoll.add(fd, token, interest) {
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => self.epoll.modify(fd, token, interest),
+                other => other,
+            }
+        }
     }
 
     /// Makes the epoll fd readable after `after` (None: never).
@@ -157,6 +221,26 @@ mod tests {
         assert_eq!(all(&reactor, Some(Duration::ZERO)).len(), 1);
         reactor.unwatch(a.as_raw_fd());
         assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
+    }
+
+    #[test]
+    fn paused_sockets_leave_the_set_and_return_as_last_wished() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let (c, _d) = UnixStream::pair().unwrap();
+        std::io::Write::write_all(&mut b, b"x").unwrap();
+        reactor.watch(a.as_raw_fd(), Interest { read: true, write: false }).unwrap();
+        reactor.watch(c.as_raw_fd(), Interest { read: true, write: false }).unwrap();
+        assert_eq!(all(&reactor, Some(Duration::ZERO)).len(), 1);
+        reactor.pause();
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
+        // Wishes change while paused: remembered, not registered.
+        reactor.unwatch(a.as_raw_fd());
+        reactor.watch(c.as_raw_fd(), Interest { read: false, write: true }).unwrap();
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
+        reactor.resume();
+        let seen = all(&reactor, Some(Duration::ZERO));
+        assert!(matches!(seen[..], [Event::Socket(fd, Ready { writable: true, .. })] if fd == c.as_raw_fd()));
     }
 
     #[test]
