@@ -13,6 +13,7 @@ mod queue;
 mod walk;
 
 use std::ffi::{c_int, c_long, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -91,6 +92,8 @@ pub struct Multi {
     deadline: Deadline,
     owner: Owner,
     deferred: Mutex<Vec<Deferred>>,
+    /// Set after a push to `deferred`: the common empty case costs one load.
+    any_deferred: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -114,6 +117,7 @@ impl Multi {
             deadline: Deadline::default(),
             owner: Owner::default(),
             deferred: Mutex::new(Vec::new()),
+            any_deferred: AtomicBool::new(false),
             state: Mutex::new(State {
                 closed: false,
                 books: Books::default(),
@@ -161,9 +165,13 @@ impl Multi {
 
     fn defer(&self, what: Deferred) {
         self.deferred.lock().unwrap_or_else(|p| p.into_inner()).push(what);
+        self.any_deferred.store(true, Ordering::Release);
     }
 
     fn apply_deferred(&self, state: &mut State) {
+        if !self.any_deferred.swap(false, Ordering::AcqRel) {
+            return;
+        }
         let pending = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|p| p.into_inner()));
         for what in pending {
             match what {
