@@ -273,7 +273,9 @@ impl Multi {
     /// libcurl's own walk over its transfers; how many were ready (the last
     /// wait's count, or how many finished) tells the next choice.
     fn walk(&self, state: &mut State) -> Result<()> {
+        // Nobody drains the epoll fd while walking: take back a due signal.
         self.deadline.take_due();
+        self.reactor.clear_due();
         let outcome = self.engine.perform();
         let finished = self.collect(state);
         state.walk.walked(finished, state.books.attached());

@@ -1,8 +1,10 @@
 //! The reactor: one epoll descriptor that tells everything (design.md, decision 3).
 //!
-//! Owns: the epoll fd, a timerfd armed to the engine's next deadline and an
-//! eventfd for `curl_multi_wakeup`, both registered in the epoll set under
-//! reserved tokens. Sockets are registered level-triggered under their own fd
+//! Owns: the epoll fd, a timerfd armed to the engine's next deadline, an
+//! eventfd for a deadline that is already due (arming a timerfd to fire at
+//! once costs a timer interrupt: about 20 µs in a VM, against 0.3 µs for an
+//! eventfd write) and an eventfd for `curl_multi_wakeup`, all registered in
+//! the epoll set under reserved tokens. Sockets are registered level-triggered under their own fd
 //! number: libcurl expects interest to persist until it says otherwise. The
 //! wished interest of every socket is remembered, so each change is one
 //! `epoll_ctl`, and the sockets can leave the set while someone else watches
@@ -16,6 +18,7 @@ mod waker;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use epoll::Epoll;
@@ -26,6 +29,7 @@ use waker::Waker;
 /// Reserved tokens; socket tokens are their (non-negative) fd numbers.
 const TIMER: u64 = u64::MAX;
 const WAKER: u64 = u64::MAX - 1;
+const DUE: u64 = u64::MAX - 2;
 
 /// What to watch a socket for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +60,9 @@ pub enum Event {
 pub struct Reactor {
     epoll: Epoll,
     timer: Timer,
+    /// Readable while a deadline is due now; `due_set` says it holds a count.
+    due: Waker,
+    due_set: AtomicBool,
     waker: Waker,
     sockets: Mutex<Sockets>,
 }
@@ -71,10 +78,12 @@ impl Reactor {
     pub fn new() -> io::Result<Reactor> {
         let epoll = Epoll::new()?;
         let timer = Timer::new()?;
+        let due = Waker::new()?;
         let waker = Waker::new()?;
         epoll.add(timer.as_raw_fd(), TIMER, Interest { read: true, write: false })?;
+        epoll.add(due.as_raw_fd(), DUE, Interest { read: true, write: false })?;
         epoll.add(waker.as_raw_fd(), WAKER, Interest { read: true, write: false })?;
-        Ok(Reactor { epoll, timer, waker, sockets: Mutex::default() })
+        Ok(Reactor { epoll, timer, due, due_set: AtomicBool::new(false), waker, sockets: Mutex::default() })
     }
 
     /// The descriptor that is readable whenever a socket is ready, the
@@ -158,7 +167,19 @@ impl Reactor {
 
     /// Makes the epoll fd readable after `after` (None: never).
     pub fn arm(&self, after: Option<Duration>) -> io::Result<()> {
+        if after.is_some_and(|d| d.is_zero()) {
+            self.due_set.store(true, Ordering::Release);
+            return self.due.wake();
+        }
+        self.clear_due();
         self.timer.set(after)
+    }
+
+    /// Takes back a deadline reported as due, if one is pending.
+    pub fn clear_due(&self) {
+        if self.due_set.swap(false, Ordering::AcqRel) {
+            self.due.take();
+        }
     }
 
     /// Makes a pending wakeup; thread-safe and cheap. Wakeups collapse.
@@ -189,6 +210,10 @@ impl Reactor {
         match raw.u64 {
             TIMER => {
                 self.timer.clear();
+                Event::Deadline
+            }
+            DUE => {
+                self.clear_due();
                 Event::Deadline
             }
             WAKER => Event::Wakeup,
@@ -252,6 +277,14 @@ mod tests {
         reactor.arm(Some(Duration::from_millis(5))).unwrap();
         reactor.arm(None).unwrap();
         assert!(all(&reactor, Some(Duration::from_millis(20))).is_empty());
+        // A due deadline moved later before anyone looked is taken back.
+        reactor.arm(Some(Duration::ZERO)).unwrap();
+        reactor.arm(Some(Duration::from_millis(5))).unwrap();
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
+        assert_eq!(all(&reactor, Some(Duration::from_secs(5))), vec![Event::Deadline]);
+        reactor.arm(Some(Duration::ZERO)).unwrap();
+        reactor.clear_due();
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
     }
 
     #[test]
