@@ -7,10 +7,13 @@
 //!   [`registry`], makes one call into [`multi`], maps [`error`]s to `CURLMcode`,
 //!   all inside the [`panic`] boundary.
 //! - [`multi`]: one `Multi` per handle curlmux issued: attached transfers,
-//!   messages, the API's rules, and the drive loop from reactor to engine.
+//!   messages, the API's rules, and the drive loop from reactor to engine
+//!   (or, for few and mostly ready transfers, libcurl's own walk).
 //! - [`reactor`]: epoll + timerfd + eventfd; knows nothing of libcurl.
 //! - [`engine`]: the process's libcurl, bound at run time, and one private
-//!   libcurl multi per `Multi` in socket_action mode; knows nothing of epoll.
+//!   libcurl multi per `Multi`, driven by socket_action or by its own walk;
+//!   knows nothing of epoll.
+//! - `addr`: the cheap hasher for maps keyed by handle addresses.
 
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
