@@ -174,6 +174,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 1 } else { 3 });
     let limit: u32 = if quick { 20 } else { 30 };
+    // `--only WORKLOAD`: that workload's cells alone, e.g. for many repetitions of one.
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
     raise_fd_limit();
     let lib = crate::preload::library()?;
     let dir = std::env::temp_dir().join(format!("curlmux-bench-{}", std::process::id()));
@@ -192,7 +194,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let base = format!("http://{}", banner.split_whitespace().nth(1).ok_or("server banner")?);
 
     let baseline = open_fds(server.id());
-    let cells = cells(quick);
+    let cells: Vec<Cell> = cells(quick).into_iter().filter(|c| only.is_none_or(|w| c.workload == w.as_str())).collect();
+    if cells.is_empty() {
+        return Err("--only: no such workload (busy among idle, all busy, slow crowd)".into());
+    }
     let mut results: BTreeMap<(usize, &str, &str), Vec<Report>> = BTreeMap::new();
     for rep in 0..reps {
         for (i, cell) in cells.iter().enumerate() {
@@ -320,9 +325,11 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
             }
         }
     }
+    // Peak RSS is compared at the largest cell: the last slow crowd one.
     let last = cells.len() - 1;
+    let largest = cells[last].workload == "slow crowd";
     let epoll_rss = med(last, "epoll", "stock", |r| r.maxrss_kb);
-    for lp in ["classic", "wait", "poll"] {
+    for lp in ["classic", "wait", "poll"].into_iter().filter(|_| largest) {
         let rss = med(last, lp, "curlmux", |r| r.maxrss_kb);
         if rss > 1.1 * epoll_rss {
             misses.push(format!(
