@@ -149,7 +149,11 @@ pub unsafe extern "C" fn curl_multi_remove_handle(multi: *mut CURLM, easy: *mut 
 /// Drives every transfer that can make progress, without blocking.
 ///
 /// Work is proportional to the sockets that are ready and the timers that
-/// are due, not to the number of attached transfers.
+/// are due, not to the number of attached transfers. With at most 128
+/// transfers attached and most of them ready at each call, libcurl's own
+/// walk over them is cheaper, and curlmux lets libcurl walk; it goes back
+/// as soon as that stops being true (never when the application set its
+/// own socket or timer callback).
 ///
 /// `*running_handles` (may be NULL) is set to the number of attached
 /// transfers that have not finished.
@@ -181,7 +185,13 @@ pub unsafe extern "C" fn curl_multi_perform(multi: *mut CURLM, running_handles: 
 /// of transfers (no `FD_SETSIZE` limit on their sockets) and wakes on time
 /// even if it never asks `curl_multi_timeout`.
 ///
-/// `*max_fd` is set to that descriptor, or -1 when no transfer is attached.
+/// While libcurl walks the transfers (see `curl_multi_perform`), and only
+/// when the process's descriptor limit keeps every socket below
+/// `FD_SETSIZE`, the transfers' sockets are added too, as libcurl adds them
+/// (read, write and exception sets), beside that descriptor.
+///
+/// `*max_fd` is set to the highest descriptor added, or -1 when no transfer
+/// is attached.
 ///
 /// Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_RECURSIVE_API_CALL` (from
 /// inside a callback), `CURLM_BAD_FUNCTION_ARGUMENT` (`max_fd` NULL).
@@ -266,7 +276,9 @@ unsafe fn wait_common(
 ///
 /// Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_RECURSIVE_API_CALL` (from
 /// inside a callback); `CURLM_BAD_FUNCTION_ARGUMENT` (negative timeout);
-/// `CURLM_UNRECOVERABLE_POLL`. Other threads may use the multi meanwhile.
+/// `CURLM_UNRECOVERABLE_POLL`. Other threads may use the multi meanwhile,
+/// except while libcurl walks the transfers (see `curl_multi_perform`):
+/// then the wait is libcurl's own and other calls wait for it.
 ///
 /// # Safety
 /// `multi` is NULL or a multi handle; `extra_fds` points to `extra_nfds`
