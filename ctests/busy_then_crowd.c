@@ -2,7 +2,8 @@
    the fast ones alone again, in each of the four loops. In the classic ones
    (select, wait, poll) curlmux drives few, mostly ready transfers by
    libcurl's own walk and switches back to socket_action when the crowd
-   arrives (walk.rs); the event loop drives itself. Every
+   arrives (walk.rs); the event loop drives itself. The wait loop runs once
+   more over HTTPS (many TLS connections). Every
    transfer must still end in exactly one message with its whole body. A
    curl_multi_poll with a wakeup pending returns at once, whichever way the
    multi is driven. The soft descriptor limit is lowered to FD_SETSIZE first,
@@ -18,11 +19,12 @@
 static struct body bodies[ALL];
 static int seen[ALL], started_fast, done_fast, done_slow;
 static CURLM *multi;
+static enum proto proto = HTTP1;
 
 static void add_fast(void)
 {
   int i = started_fast++;
-  MOK(curl_multi_add_handle(multi, new_transfer(&bodies[i], "/bytes/%d", 1000 + i)));
+  MOK(curl_multi_add_handle(multi, new_transfer_p(proto, &bodies[i], "/bytes/%d", 1000 + i)));
 }
 
 static void on_done(CURL *e, CURLcode rc)
@@ -44,7 +46,7 @@ static void on_done(CURL *e, CURLcode rc)
     if(done_fast == FAST / 4 * 3) {
       int k;
       for(k = FAST; k < ALL; k++)
-        MOK(curl_multi_add_handle(multi, new_transfer(&bodies[k], "/trickle/3000/3/%d", 100 + k % 200)));
+        MOK(curl_multi_add_handle(multi, new_transfer_p(proto, &bodies[k], "/trickle/3000/3/%d", 100 + k % 200)));
     }
     if(started_fast < FAST)
       add_fast();
@@ -70,38 +72,47 @@ static void poll_wakes(void)
   curl_easy_cleanup(e);
 }
 
+/* One multi through the whole workload with one loop, over protocol p. */
+static void run(enum loop loop, enum proto p)
+{
+  int i;
+  memset(seen, 0, sizeof(seen));
+  started_fast = done_fast = done_slow = 0;
+  proto = p;
+  multi = curl_multi_init();
+  CHECK(multi != NULL);
+  if(loop == LOOP_EVENTS)
+    events_init(multi);
+  for(i = 0; i < WINDOW; i++)
+    add_fast();
+  /* The event loop ends when a message leaves nothing running, before
+     on_done adds the next: go on until every transfer is done. */
+  while(done_fast + done_slow < ALL)
+    run_loop(loop, multi, on_done, 1);
+  if(loop == LOOP_EVENTS)
+    events_done();
+  CHECK_EQ(done_fast, FAST);
+  CHECK_EQ(done_slow, SLOW);
+  if(loop == LOOP_POLL)
+    poll_wakes();
+  MOK(curl_multi_cleanup(multi));
+  printf("%s over %s: %d fast and %d slow transfers, one message each\n", loop_names[loop], proto_name(p), done_fast,
+         done_slow);
+}
+
 int main(void)
 {
   struct rlimit lim;
-  int loop, i;
+  int loop;
   harness_init();
   CHECK_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
   if(lim.rlim_cur > FD_SETSIZE) {
     lim.rlim_cur = FD_SETSIZE;
     CHECK_EQ(setrlimit(RLIMIT_NOFILE, &lim), 0);
   }
-  for(loop = LOOP_SELECT; loop <= LOOP_EVENTS; loop++) {
-    memset(seen, 0, sizeof(seen));
-    started_fast = done_fast = done_slow = 0;
-    multi = curl_multi_init();
-    CHECK(multi != NULL);
-    if(loop == LOOP_EVENTS)
-      events_init(multi);
-    for(i = 0; i < WINDOW; i++)
-      add_fast();
-    /* The event loop ends when a message leaves nothing running, before
-       on_done adds the next: go on until every transfer is done. */
-    while(done_fast + done_slow < ALL)
-      run_loop(loop, multi, on_done, 1);
-    if(loop == LOOP_EVENTS)
-      events_done();
-    CHECK_EQ(done_fast, FAST);
-    CHECK_EQ(done_slow, SLOW);
-    if(loop == LOOP_POLL)
-      poll_wakes();
-    MOK(curl_multi_cleanup(multi));
-    printf("%s: %d fast and %d slow transfers, one message each\n", loop_names[loop], done_fast, done_slow);
-  }
+  for(loop = LOOP_SELECT; loop <= LOOP_EVENTS; loop++)
+    run(loop, HTTP1);
+  run(LOOP_WAIT, HTTPS1);
   curl_global_cleanup();
   return 0;
 }
