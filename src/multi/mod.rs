@@ -624,9 +624,8 @@ pub struct FdSets<'a> {
 
 /// True when the process cannot open a descriptor at or past FD_SETSIZE.
 fn fd_limit_below_fd_setsize() -> bool {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes one rlimit, which lives on this stack frame.
-    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
     unsafe {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur <= libc::FD_SETSIZE as libc::rlim_t
     }
