@@ -13,7 +13,7 @@ use curl_sys::{CURL, CURLMSG_DONE, CURLMSG_NONE, CURLMsg, CURLcode};
 use crate::addr::AddrMap;
 
 /// Slots of removed easies kept alive for late readers of their message,
-/// oldest freed first. libcurl's pointer lives as long as the easy handle.
+/// oldest freed (or reused) first. libcurl's pointer lives as long as the easy handle.
 const RETIRED_SLOTS: usize = 4096;
 
 /// A message slot; its address is what `info_read` hands out.
@@ -28,15 +28,15 @@ struct Transfer {
     generation: u64,
     done: bool,
     queued: bool,
+    slot: Slot,
 }
 
 #[derive(Default)]
 pub struct Books {
     transfers: AddrMap<Transfer>,
-    slots: AddrMap<Slot>,
-    retired: VecDeque<usize>,
-    /// How often each key stands in `retired` (an easy can be removed twice).
-    retired_count: AddrMap<u32>,
+    /// Slots of detached transfers, oldest first: at most RETIRED_SLOTS + 1,
+    /// so the last RETIRED_SLOTS removals' messages stay readable.
+    retired: VecDeque<Slot>,
     queue: VecDeque<(usize, u64)>,
     queued: usize,
     done: usize,
@@ -64,35 +64,39 @@ impl Books {
     }
 
     pub fn attach(&mut self, easy: *mut CURL) {
-        let key = easy as usize;
         self.generations += 1;
-        self.transfers.insert(key, Transfer { generation: self.generations, done: false, queued: false });
-        self.slots.entry(key).or_insert_with(|| {
-            Slot(Box::new(CURLMsg { msg: CURLMSG_NONE, easy_handle: easy, data: std::ptr::null_mut() }))
-        });
+        let msg = CURLMsg { msg: CURLMSG_NONE, easy_handle: easy, data: std::ptr::null_mut() };
+        // The oldest retired slot past the kept ones is reused, not freed.
+        let slot = match self.retired.len() > RETIRED_SLOTS {
+            true => {
+                let mut slot = self.retired.pop_front().expect("non-empty");
+                *slot.0 = msg;
+                slot
+            }
+            false => Slot(Box::new(msg)),
+        };
+        let transfer = Transfer { generation: self.generations, done: false, queued: false, slot };
+        if let Some(old) = self.transfers.insert(easy as usize, transfer) {
+            // libcurl refuses an easy already added; were it not, its counts go and its slot is kept.
+            self.forget(old);
+        }
     }
 
     /// Forgets `easy`; its queued message, if any, is never delivered. Its
-    /// slot stays readable for a while (RETIRED_SLOTS).
+    /// slot stays readable for the next RETIRED_SLOTS removals.
     pub fn detach(&mut self, easy: *mut CURL) -> bool {
-        let key = easy as usize;
-        let Some(t) = self.transfers.remove(&key) else { return false };
+        let Some(t) = self.transfers.remove(&(easy as usize)) else { return false };
+        self.forget(t);
+        true
+    }
+
+    fn forget(&mut self, t: Transfer) {
         self.done -= t.done as usize;
         self.queued -= t.queued as usize;
-        self.retired.push_back(key);
-        *self.retired_count.entry(key).or_default() += 1;
-        while self.retired.len() > RETIRED_SLOTS {
-            let old = self.retired.pop_front().expect("non-empty");
-            let count = self.retired_count.get_mut(&old).expect("counted when pushed");
-            *count -= 1;
-            if *count == 0 {
-                self.retired_count.remove(&old);
-                if !self.transfers.contains_key(&old) {
-                    self.slots.remove(&old);
-                }
-            }
+        self.retired.push_back(t.slot);
+        if self.retired.len() > RETIRED_SLOTS + 1 {
+            self.retired.pop_front();
         }
-        true
     }
 
     /// Records that `easy` finished with `result` and queues its message.
@@ -107,11 +111,10 @@ impl Books {
         t.queued = true;
         self.done += 1;
         self.queued += 1;
-        let slot = &mut self.slots.get_mut(&key).expect("attached easies have a slot").0;
-        slot.msg = CURLMSG_DONE;
-        slot.easy_handle = easy;
+        let msg = &mut *t.slot.0;
+        msg.msg = CURLMSG_DONE;
         // The union's CURLcode member overlays the low half of the pointer member.
-        slot.data = result as usize as *mut libc::c_void;
+        msg.data = result as usize as *mut libc::c_void;
         self.queue.push_back((key, t.generation));
         true
     }
@@ -126,7 +129,7 @@ impl Books {
             }
             t.queued = false;
             self.queued -= 1;
-            return self.slots.get_mut(&key).map(|slot| &mut *slot.0 as *mut CURLMsg);
+            return Some(&mut *t.slot.0 as *mut CURLMsg);
         }
         None
     }
@@ -181,6 +184,25 @@ mod tests {
         assert_eq!((b.queued(), b.attached()), (0, 0));
         assert_eq!(b.pop(), None, "easy 2's message went with it");
         assert_eq!(result_of(seen), (easy(1), 0), "a popped message outlives removal");
+    }
+
+    #[test]
+    fn a_removed_easys_slot_outlives_the_next_removals() {
+        let mut b = Books::default();
+        b.attach(easy(1));
+        b.complete(easy(1), 0);
+        let first = b.pop().unwrap();
+        b.detach(easy(1));
+        for n in 2..RETIRED_SLOTS + 2 {
+            b.attach(easy(n));
+            b.complete(easy(n), 0);
+            assert_ne!(b.pop().unwrap(), first, "slot reused after {} removals", n - 2);
+            b.detach(easy(n));
+        }
+        assert_eq!(result_of(first), (easy(1), 0));
+        b.attach(easy(0));
+        b.complete(easy(0), 0);
+        assert_eq!(b.pop().unwrap(), first, "the oldest retired slot is reused, not freed");
     }
 
     #[test]
