@@ -79,10 +79,11 @@ impl InCallback {
 #[derive(Default)]
 pub struct Owner(AtomicU64);
 
+/// Never 0, and unique among live threads; a thread-local would cost a
+/// `__tls_get_addr` call per API call in a shared library.
 fn this_thread() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    thread_local!(static ID: u64 = NEXT.fetch_add(1, Ordering::Relaxed));
-    ID.with(|id| *id)
+    // SAFETY: pthread_self has no preconditions and cannot fail.
+    unsafe { libc::pthread_self() as u64 }
 }
 
 impl Owner {

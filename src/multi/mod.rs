@@ -169,7 +169,8 @@ impl Multi {
     }
 
     fn apply_deferred(&self, state: &mut State) {
-        if !self.any_deferred.swap(false, Ordering::AcqRel) {
+        // A load first: the common empty case then needs no locked instruction.
+        if !self.any_deferred.load(Ordering::Acquire) || !self.any_deferred.swap(false, Ordering::AcqRel) {
             return;
         }
         let pending = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|p| p.into_inner()));
