@@ -71,7 +71,8 @@ int main(void)
   /* the deprecated entry points, as old binaries call them */
   MOK(curl_multi_socket_all(m, &running));
   MOK(curl_multi_socket(m, CURL_SOCKET_TIMEOUT, &running));
-  CHECK(running > 0);
+  /* Under load these calls can take long enough for everything to end in them. */
+  CHECK(running >= 0 && running <= N);
   run_loop(LOOP_EVENTS, m, on_done, running);
   for(i = 0; i < N; i++) {
     CHECK_EQ(ex[i].seen, 1);

@@ -513,9 +513,9 @@ impl Multi {
         }
     }
 
-    /// Walking, the wait is libcurl's own (the reactor's socket wishes may be
-    /// stale), with the wakeup descriptor for curl_multi_poll. The lock stays
-    /// held: libcurl's wait reads the transfers.
+    /// Walking, the wait is libcurl's own poll (the reactor's socket wishes
+    /// may be stale), with the wakeup descriptor for curl_multi_poll. The lock
+    /// stays held: libcurl's poll reads the transfers.
     fn walk_wait(
         &self,
         state: &mut State,
@@ -528,18 +528,24 @@ impl Multi {
         if kind == WaitKind::Poll {
             fds.push(curl_waitfd { fd: self.reactor.wakeup_fd(), events: curl_sys::CURL_WAIT_POLLIN, revents: 0 });
         }
-        let mut ready = self.engine.wait(&mut fds, timeout_ms)?;
+        let start = Instant::now();
+        let mut ready = self.engine.poll(&mut fds, timeout_ms)?;
+        // libcurl's poll ends early, with nothing ready, when its own next
+        // timeout comes (by its clock, which may run ahead of the deadline's).
+        let early = start.elapsed() < Duration::from_millis(timeout_ms.max(0) as u64);
         let mut extra_ready = 0;
         for (w, f) in extra.iter_mut().zip(&fds) {
             w.revents = f.revents;
             extra_ready += (f.revents != 0) as c_int;
         }
-        if fds.get(extra.len()).is_some_and(|f| f.revents != 0) {
+        let woken = fds.get(extra.len()).is_some_and(|f| f.revents != 0);
+        if woken {
             self.reactor.take_wakeup();
             ready -= 1;
         }
         state.walk.waited((ready - extra_ready).max(0) as usize);
-        Ok(Waited { ready, deadline: self.deadline.remaining() == Some(Duration::ZERO) })
+        let deadline = (ready == 0 && !woken && early) || self.deadline.remaining() == Some(Duration::ZERO);
+        Ok(Waited { ready, deadline })
     }
 
     /// Makes a current or the next `curl_multi_poll` return. Thread-safe, lock-free.

@@ -14,7 +14,6 @@
 /// The most attached transfers a walk may visit.
 const MAX_ATTACHED: usize = 128;
 
-#[derive(Default)]
 pub struct Walk {
     on: bool,
     /// Moving average of the share of attached transfers ready at a look, in 1/1024.
@@ -26,14 +25,24 @@ pub struct Walk {
     forbidden: bool,
 }
 
+/// A new Multi counts as all ready: a small one walks from its first
+/// perform, as stock libcurl does, until its looks say otherwise.
+impl Default for Walk {
+    fn default() -> Self {
+        Walk { on: false, share: 1024, waited: 0, forbidden: false }
+    }
+}
+
 impl Walk {
     pub fn is_on(&self) -> bool {
         self.on
     }
 
-    /// `ready` of `attached` transfers were ready (or finished) at a look.
+    /// `ready` of `attached` transfers were ready (or finished) at a look;
+    /// a look with nothing attached says nothing.
     pub fn saw(&mut self, ready: usize, attached: usize) {
-        let share = (ready * 1024).checked_div(attached).unwrap_or(0).min(1024);
+        let Some(share) = (ready * 1024).checked_div(attached) else { return };
+        let share = share.min(1024);
         self.share = self.share - self.share / 8 + share / 8;
     }
 
@@ -84,6 +93,15 @@ mod tests {
         settle(&mut walk, 20, 100);
         assert_eq!(walk.decide(100, true), None);
         settle(&mut walk, 17, 100);
+        assert_eq!(walk.decide(100, true), Some(false));
+    }
+
+    #[test]
+    fn a_new_multi_walks_and_empty_looks_change_nothing() {
+        let mut walk = Walk::default();
+        settle(&mut walk, 0, 0);
+        assert_eq!(walk.decide(100, true), Some(true), "small and new: walk as stock does");
+        settle(&mut walk, 0, 100);
         assert_eq!(walk.decide(100, true), Some(false));
     }
 
