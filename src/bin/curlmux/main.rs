@@ -55,13 +55,18 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 fn serve(args: &[String]) -> Result<(), String> {
     let (mut port, mut root) = (0u16, None);
     let mut ca = std::env::temp_dir().join(format!("curlmux-ca-{}.pem", std::process::id()));
+    // A certificate file in the temp dir is ours to remove; one named with --ca is the caller's.
+    let mut ca_is_ours = true;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or(USAGE)?;
         match flag.as_str() {
             "--port" => port = value.parse().map_err(|_| USAGE)?,
             "--root" => root = Some(PathBuf::from(value)),
-            "--ca" => ca = PathBuf::from(value),
+            "--ca" => {
+                ca = PathBuf::from(value);
+                ca_is_ours = false;
+            }
             _ => return Err(USAGE.into()),
         }
     }
@@ -74,6 +79,9 @@ fn serve(args: &[String]) -> Result<(), String> {
         if line.is_err() {
             break;
         }
+    }
+    if ca_is_ours {
+        let _ = std::fs::remove_file(&on.ca);
     }
     Ok(())
 }
