@@ -5,7 +5,15 @@
 
 #define N 20
 typedef CURLMcode (*select_fn)(CURLM *, long, int *);
-static struct body bodies[N];
+static struct body bodies[N], hang_body;
+static int timed_out;
+
+static void expect_timeout(CURL *e, CURLcode rc)
+{
+  (void)e;
+  CHECK_EQ(rc, CURLE_OPERATION_TIMEDOUT);
+  timed_out++;
+}
 
 int main(void)
 {
@@ -60,5 +68,28 @@ int main(void)
   printf("transfers %d, ok %d, select timeouts %d\n", N, harness_ok, timeouts);
   CHECK_EQ(harness_ok, N);
   CHECK_EQ(timeouts, 0);
+
+  /* A transfer that waits only for libcurl's own timer (its TIMEOUT_MS; the
+     server never answers): select ends when that timer is due and says 0
+     ("call perform"), never -1 (its 5 s did not pass). */
+  m = curl_multi_init();
+  CHECK(m != NULL);
+  easy[0] = new_transfer(&hang_body, "/hang");
+  curl_easy_setopt(easy[0], CURLOPT_TIMEOUT_MS, 300L);
+  MOK(curl_multi_add_handle(m, easy[0]));
+  t0 = now_s();
+  MOK(curl_multi_perform(m, &running));
+  while(running) {
+    MOK(sel(m, 5000, &ready));
+    CHECK(ready >= 0);
+    MOK(curl_multi_perform(m, &running));
+  }
+  CHECK(now_s() - t0 >= 0.29 && now_s() - t0 < 4.0);
+  CHECK_EQ(drain_messages(m, expect_timeout), 1);
+  CHECK_EQ(timed_out, 1);
+  MOK(curl_multi_remove_handle(m, easy[0]));
+  curl_easy_cleanup(easy[0]);
+  MOK(curl_multi_cleanup(m));
+  printf("a timer-only wait: select said 0 when it came due\n");
   return 0;
 }
