@@ -13,7 +13,8 @@ use curl_sys::{CURL, CURLMSG_DONE, CURLMSG_NONE, CURLMsg, CURLcode};
 use crate::addr::AddrMap;
 
 /// Slots of removed easies kept alive for late readers of their message,
-/// oldest freed (or reused) first. libcurl's pointer lives as long as the easy handle.
+/// oldest freed (or reused) first. libcurl's pointer lives as long as the
+/// easy handle.
 const RETIRED_SLOTS: usize = 4096;
 
 /// A message slot; its address is what `info_read` hands out.
@@ -67,13 +68,12 @@ impl Books {
         self.generations += 1;
         let msg = CURLMsg { msg: CURLMSG_NONE, easy_handle: easy, data: std::ptr::null_mut() };
         // The oldest retired slot past the kept ones is reused, not freed.
-        let slot = match self.retired.len() > RETIRED_SLOTS {
-            true => {
-                let mut slot = self.retired.pop_front().expect("non-empty");
-                *slot.0 = msg;
-                slot
-            }
-            false => Slot(Box::new(msg)),
+        let slot = if self.retired.len() > RETIRED_SLOTS {
+            let mut slot = self.retired.pop_front().expect("non-empty");
+            *slot.0 = msg;
+            slot
+        } else {
+            Slot(Box::new(msg))
         };
         let transfer = Transfer { generation: self.generations, done: false, queued: false, slot };
         if let Some(old) = self.transfers.insert(easy as usize, transfer) {
