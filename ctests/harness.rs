@@ -187,6 +187,7 @@ ctests!(
     threads_shared,
     threads_per_thread,
     busy_then_crowd,
+    fdset_runs_nothing,
 );
 
 /// busy_then_crowd does what it is there for under curlmux: each loop is

@@ -188,7 +188,9 @@ pub unsafe extern "C" fn curl_multi_perform(multi: *mut CURLM, running_handles: 
 /// While libcurl walks the transfers (see `curl_multi_perform`), and only
 /// when the process's descriptor limit keeps every socket below
 /// `FD_SETSIZE`, the transfers' sockets are added too, as libcurl adds them
-/// (read, write and exception sets), beside that descriptor.
+/// (read, write and exception sets), beside that descriptor. Otherwise a walk
+/// ends here; its descriptor then reads as ready at once, so that the loop
+/// performs soon. Like libcurl's, this call runs no transfer and no callback.
 ///
 /// `*max_fd` is set to the highest descriptor added, or -1 when no transfer
 /// is attached.

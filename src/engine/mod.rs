@@ -205,6 +205,14 @@ impl Engine {
         Error::check(unsafe { (self.lib.multi_assign)(self.handle, fd, pointer) })
     }
 
+    /// libcurl's own next timeout; None when it has none.
+    pub fn timeout(&self) -> Result<Option<Duration>> {
+        let mut ms: c_long = -1;
+        // SAFETY: `handle` is live and `ms` outlives the call.
+        Error::check(unsafe { (self.lib.multi_timeout)(self.handle, &mut ms) })?;
+        Ok(u64::try_from(ms).ok().map(Duration::from_millis))
+    }
+
     /// Lets libcurl run its expired timers.
     pub fn timeout_expired(&self) -> Result<()> {
         self.socket_action(CURL_SOCKET_TIMEOUT, 0)

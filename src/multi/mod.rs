@@ -63,6 +63,9 @@ struct State {
     books: Books,
     events: Events,
     walk: Walk,
+    /// The walk ended and libcurl has not reported the socket wishes it
+    /// changed meanwhile: the next call that may drive transfers asks it.
+    stale: bool,
 }
 
 /// How a wait ended.
@@ -123,6 +126,7 @@ impl Multi {
                 books: Books::default(),
                 events: Events::with_capacity(EVENTS_PER_ROUND),
                 walk: Walk::default(),
+                stale: false,
             }),
         });
         // SAFETY: the sink is the Multi itself, which outlives its engine:
@@ -236,7 +240,8 @@ impl Multi {
     pub fn perform(&self) -> Result<c_int> {
         let mut held = self.lock(Call::Perform)?;
         crate::panic::injected("perform");
-        self.steer(&mut held.state)?;
+        self.steer(&mut held.state);
+        self.catch_up(&mut held.state)?;
         if held.state.walk.is_on() {
             self.walk(&mut held.state)?;
         } else {
@@ -246,8 +251,9 @@ impl Multi {
     }
 
     /// Chooses how to drive (walk.rs). Leaving the walk, the sockets go back
-    /// into the epoll set and libcurl reports what changed meanwhile.
-    fn steer(&self, state: &mut State) -> Result<()> {
+    /// into the epoll set as last wished; what libcurl changed meanwhile is
+    /// asked at the next call that may drive transfers (`catch_up`).
+    fn steer(&self, state: &mut State) {
         match state.walk.decide(state.books.attached(), !self.app.drives()) {
             Some(true) => {
                 trace!("walk: on, {} attached", state.books.attached());
@@ -256,19 +262,34 @@ impl Multi {
             Some(false) => {
                 trace!("walk: off, {} attached", state.books.attached());
                 self.reactor.resume();
-                let outcome = self.engine.run_all();
-                self.collect(state);
-                outcome?;
+                state.stale = true;
             }
             None => {}
         }
-        Ok(())
     }
 
-    /// Stops walking for good: the caller needs the socket wishes live.
-    fn stop_walking(&self, state: &mut State) -> Result<()> {
+    /// After a walk: libcurl reports every socket change (its walk plus
+    /// `curl_multi_socket_all`, which runs transfers and their callbacks:
+    /// only perform and socket_action may), and the deadline is its own again.
+    fn catch_up(&self, state: &mut State) -> Result<()> {
+        if !std::mem::take(&mut state.stale) {
+            return Ok(());
+        }
+        let outcome = self.engine.run_all();
+        self.collect(state);
+        self.deadline.set(self.engine.timeout()?);
+        outcome
+    }
+
+    /// Stops walking for good: the caller needs the socket wishes live. Until
+    /// a perform catches up, the deadline reads as due, so that a caller
+    /// sleeping on the wishes wakes at once to perform.
+    fn stop_walking(&self, state: &mut State) {
         state.walk.forbid();
-        self.steer(state)
+        self.steer(state);
+        if state.stale {
+            self.deadline.set(Some(Duration::ZERO));
+        }
     }
 
     /// libcurl's own walk over its transfers; how many were ready (the last
@@ -325,7 +346,8 @@ impl Multi {
     /// `CURL_SOCKET_TIMEOUT`) the timeout is due.
     pub fn socket_action(&self, fd: curl_socket_t, bits: c_int) -> Result<c_int> {
         let mut held = self.lock(Call::SocketAction)?;
-        self.stop_walking(&mut held.state)?;
+        self.stop_walking(&mut held.state);
+        self.catch_up(&mut held.state)?;
         let outcome = if fd == curl_sys::CURL_SOCKET_TIMEOUT {
             self.deadline.take_due();
             self.engine.timeout_expired()
@@ -367,7 +389,7 @@ impl Multi {
         let state = &mut held.state;
         let complete = sets.write.is_some() && sets.exc.is_some();
         if !complete || !fd_limit_below_fd_setsize() {
-            self.stop_walking(state)?;
+            self.stop_walking(state);
         }
         let mut max_fd = -1;
         if let (true, Some(read), Some(write), Some(exc)) =
@@ -388,7 +410,7 @@ impl Multi {
     /// nothing is attached). Its caller polls it alone: no walking from now on.
     pub fn waitfds(&self) -> Result<Option<c_int>> {
         let mut held = self.lock(Call::Waitfds)?;
-        self.stop_walking(&mut held.state)?;
+        self.stop_walking(&mut held.state);
         Ok(self.descriptor(&held.state))
     }
 
