@@ -388,7 +388,8 @@ impl Multi {
         let mut held = self.lock(Call::Fdset)?;
         let state = &mut held.state;
         let complete = sets.write.is_some() && sets.exc.is_some();
-        if !complete || !fd_limit_below_fd_setsize() {
+        // Once forbidden, the walk never comes back: no getrlimit per call.
+        if !state.walk.is_forbidden() && (!complete || !fd_limit_below_fd_setsize()) {
             self.stop_walking(state);
         }
         let mut max_fd = -1;

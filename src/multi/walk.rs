@@ -57,6 +57,10 @@ impl Walk {
         self.saw(ready, attached);
     }
 
+    pub fn is_forbidden(&self) -> bool {
+        self.forbidden
+    }
+
     /// From now on, never walk.
     pub fn forbid(&mut self) {
         self.forbidden = true;
