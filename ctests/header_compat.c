@@ -16,6 +16,7 @@ int main(void)
     F(curl_multi_strerror), F(curl_multi_socket_action), F(curl_multi_socket),
     F(curl_multi_socket_all), F(curl_multi_assign), F(curlmux_select),
     F(curlmux_version), F(curlmux_libcurl), F(curl_multi_get_handles), F(curl_multi_waitfds),
+    F(curl_easy_cleanup),
   };
   return exports[0] == 0;
 }

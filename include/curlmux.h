@@ -46,6 +46,19 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * libcurl's `curl_easy_cleanup`, unchanged: frees `handle` (detaching it
+ * first from a multi it is still attached to, as libcurl does). curlmux's
+ * multis forget the easy first, so none of them keeps a freed easy in its
+ * books, counts it as running or hands it out again. NULL does nothing.
+ *
+ * Thread rules as libcurl's: the easy must not be in use by another thread.
+ *
+ * # Safety
+ * `handle` is NULL or an easy handle not yet freed.
+ */
+void curl_easy_cleanup(CURL *handle);
+
+/**
  * pycurl's `CurlMulti.select(timeout)` for C: waits up to `timeout_ms` for
  * the multi's sockets or libcurl's next timeout, whichever comes first.
  *

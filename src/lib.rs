@@ -3,21 +3,25 @@
 //!
 //! The map (arrows point down only; see shared/docs/design.md):
 //!
-//! - [`abi`]: the exported C functions. Classifies each `CURLM *` through the
-//!   [`registry`], makes one call into [`multi`], maps [`error`]s to `CURLMcode`,
-//!   all inside the [`panic`] boundary.
-//! - [`multi`]: one `Multi` per handle curlmux issued: attached transfers,
-//!   messages, the API's rules, and the drive loop from reactor to engine
-//!   (or, for few and mostly ready transfers, libcurl's own walk).
-//! - [`reactor`]: epoll + timerfd + eventfd; knows nothing of libcurl.
-//! - [`engine`]: the process's libcurl, bound at run time, and one private
-//!   libcurl multi per `Multi`, driven by socket_action or by its own walk;
-//!   knows nothing of epoll.
+//! - [`abi`]: the exported C functions. One dispatch classifies each
+//!   `CURLM *` through the [`registry`]: curlmux's own get one call into
+//!   [`multi`] with [`error`]s mapped to `CURLMcode` once, any other is
+//!   forwarded to the bound libcurl; all inside the [`panic`] boundary.
+//! - [`multi`]: one `Multi` per handle curlmux issued. `mod.rs`: the API's
+//!   rules and the books (`queue.rs`), every call entering through one
+//!   in-callback table (`guard.rs`); `drive.rs`: the loop from reactor to
+//!   engine (or, for few and mostly ready transfers, libcurl's own walk,
+//!   chosen in `walk.rs`); `wait.rs`: how long waits sleep and what they
+//!   report.
+//! - [`reactor`]: epoll + timerfd + eventfds, typed events, and sleeping on
+//!   them beside the caller's descriptors; knows nothing of libcurl.
+//! - [`engine`]: the process's libcurl, bound at run time with the one table
+//!   of what it can do (`engine/libcurl.rs`), and one private libcurl multi
+//!   per `Multi`, driven by socket_action or by its own walk; knows nothing
+//!   of epoll.
 //! - `addr`: the cheap hasher for maps keyed by handle addresses.
 
-#![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
-#![allow(missing_docs)] // internal modules; the exports in `abi` carry full docs
 
 pub mod abi;
 mod addr;

@@ -20,6 +20,11 @@ impl Failure for c_int {
     }
 }
 
+/// `void`: nothing to answer.
+impl Failure for () {
+    fn failure() -> Self {}
+}
+
 impl<T> Failure for *mut T {
     fn failure() -> Self {
         std::ptr::null_mut()

@@ -1,4 +1,4 @@
-//! Which `CURLM *` values curlmux issued, and which libcurl multis are theirs.
+//! Which `CURLM *` values curlmux issued.
 //!
 //! Owns: the only comparison of handle addresses in the crate. A handle curlmux
 //! issues is a small token whose memory is never returned to the allocator,
@@ -22,18 +22,17 @@ const QUARANTINE: usize = 1024;
 pub enum Route {
     /// A handle curlmux issued and has not cleaned up.
     Curlmux(Arc<Multi>),
-    /// The engine (libcurl multi) inside one of curlmux's handles.
-    Engine(Arc<Multi>),
     /// A handle curlmux issued and has cleaned up.
     Retired,
-    /// Not curlmux's: libcurl's own (curl_easy_perform's private multi) or garbage.
+    /// Not curlmux's: libcurl's own (curl_easy_perform's private multi, the
+    /// engine inside one of curlmux's multis when libcurl calls itself
+    /// through its PLT) or garbage.
     Foreign,
 }
 
 #[derive(Default)]
 struct Registry {
     live: AddrMap<Arc<Multi>>,
-    engines: AddrMap<Arc<Multi>>,
     retired: AddrSet,
     free: VecDeque<usize>,
 }
@@ -60,7 +59,6 @@ pub fn issue(multi: Arc<Multi>) -> *mut CURLM {
         Box::leak(Box::new(0u64)) as *mut u64 as usize
     };
     multi.set_handle(token as *mut CURLM);
-    reg.engines.insert(multi.engine_handle() as usize, multi.clone());
     reg.live.insert(token, multi);
     token as *mut CURLM
 }
@@ -70,8 +68,6 @@ pub fn route(handle: *mut CURLM) -> Route {
     let reg = read();
     if let Some(m) = reg.live.get(&key) {
         Route::Curlmux(m.clone())
-    } else if let Some(m) = reg.engines.get(&key) {
-        Route::Engine(m.clone())
     } else if reg.retired.contains(&key) {
         Route::Retired
     } else {
@@ -83,9 +79,14 @@ pub fn route(handle: *mut CURLM) -> Route {
 pub fn retire(handle: *mut CURLM) {
     let key = handle as usize;
     let mut reg = write();
-    if let Some(m) = reg.live.remove(&key) {
-        reg.engines.remove(&(m.engine_handle() as usize));
+    if reg.live.remove(&key).is_some() {
         reg.retired.insert(key);
         reg.free.push_back(key);
     }
+}
+
+/// Calls `f` on every multi curlmux issued and has not cleaned up. `f`
+/// must not block: the registry is locked meanwhile.
+pub fn each_live(f: impl Fn(&Multi)) {
+    read().live.values().for_each(|m| f(m));
 }

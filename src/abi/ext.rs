@@ -5,9 +5,9 @@ use std::ffi::{c_char, c_int, c_long};
 
 use curl_sys::{CURLM, CURLMcode};
 
-use super::{Target, put, target};
+use super::{dispatch, put};
 use crate::engine::libcurl;
-use crate::error::{CURLM_BAD_HANDLE, CURLM_OK};
+use crate::error::{CURLM_BAD_HANDLE, to_code};
 use crate::multi::WaitKind;
 use crate::panic::boundary;
 
@@ -28,10 +28,10 @@ use crate::panic::boundary;
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curlmux_select(multi: *mut CURLM, timeout_ms: c_long, ready: *mut c_int) -> CURLMcode {
     boundary!({
-        let Target::Curlmux(m) = target(multi) else { return CURLM_BAD_HANDLE };
         let timeout_ms = timeout_ms.clamp(c_int::MIN as c_long, c_int::MAX as c_long) as c_int;
-        match m.wait(&mut [], timeout_ms, WaitKind::Select) {
-            Ok(w) => {
+        let on_curlmux = |m: &crate::multi::Multi| {
+            let waited = m.wait(&mut [], timeout_ms, WaitKind::Select);
+            to_code(waited.map(|w| {
                 let n = if w.ready > 0 {
                     w.ready
                 } else if w.deadline {
@@ -40,11 +40,10 @@ pub unsafe extern "C" fn curlmux_select(multi: *mut CURLM, timeout_ms: c_long, r
                     -1
                 };
                 // SAFETY: the caller passes NULL or a writable int.
-                unsafe { put(ready, n) };
-                CURLM_OK
-            }
-            Err(e) => e.into(),
-        }
+                unsafe { put(ready, n) }
+            }))
+        };
+        dispatch(multi, on_curlmux, |_| CURLM_BAD_HANDLE)
     })
 }
 

@@ -1,50 +1,82 @@
-//! The exported C surface. Each export resolves its `CURLM *`, decodes its
-//! arguments, makes one call below and maps the result to a `CURLMcode`.
+//! The exported C surface. Each export goes through [`dispatch`]: a handle
+//! curlmux issued gets one call below, with its result mapped to a
+//! `CURLMcode` once (`error::to_code`); any other non-NULL pointer is
+//! forwarded untouched to the bound libcurl (design.md, decision 2);
+//! NULL and cleaned-up handles get `CURLM_BAD_HANDLE` (or NULL).
 //! Nothing else lives here: no state, no epoll, no dlsym.
-//!
-//! A `CURLM *` curlmux did not issue is forwarded untouched to the bound
-//! libcurl (design.md, decision 2).
+//! Every export carries the doc comment that becomes include/curlmux.h.
 
+#![warn(missing_docs)]
+
+pub mod easy;
 pub mod ext;
 pub mod multi;
 pub mod setopt;
 
-use std::sync::Arc;
-
-use curl_sys::CURLM;
+use curl_sys::{CURLM, CURLMcode};
 
 use crate::engine::{LibCurl, libcurl};
+use crate::error::CURLM_BAD_HANDLE;
 use crate::multi::Multi;
 use crate::registry::{self, Route};
 
-/// Where a call on a multi pointer goes.
-enum Target {
-    Curlmux(Arc<Multi>),
-    /// Forward to libcurl; `owner` is the curlmux Multi when the pointer is one
-    /// of its engine multis (libcurl calling itself through its PLT).
-    Libcurl {
-        lib: &'static LibCurl,
-        owner: Option<Arc<Multi>>,
-    },
-    /// NULL, or a handle curlmux issued and has cleaned up.
-    Invalid,
+/// What an export answers for a NULL or cleaned-up multi handle.
+pub(crate) trait BadHandle {
+    fn bad_handle() -> Self;
+}
+
+impl BadHandle for CURLMcode {
+    fn bad_handle() -> Self {
+        CURLM_BAD_HANDLE
+    }
+}
+
+impl<T> BadHandle for *mut T {
+    fn bad_handle() -> Self {
+        std::ptr::null_mut()
+    }
 }
 
 /// The one place a `CURLM *` is classified; nothing is read through it.
-fn target(handle: *mut CURLM) -> Target {
+/// `ours` runs for a live handle curlmux issued, `theirs` (usually
+/// [`forward!`]) for any other non-NULL pointer.
+fn dispatch<T: BadHandle>(
+    handle: *mut CURLM,
+    ours: impl FnOnce(&Multi) -> T,
+    theirs: impl FnOnce(&'static LibCurl) -> T,
+) -> T {
     if handle.is_null() {
-        return Target::Invalid;
+        return T::bad_handle();
     }
     match registry::route(handle) {
-        Route::Curlmux(m) => Target::Curlmux(m),
-        Route::Engine(m) => Target::Libcurl { lib: m.lib(), owner: Some(m) },
-        Route::Retired => Target::Invalid,
+        Route::Curlmux(m) => ours(&m),
+        Route::Retired => T::bad_handle(),
         Route::Foreign => match libcurl() {
-            Ok(lib) => Target::Libcurl { lib, owner: None },
-            Err(_) => Target::Invalid,
+            Ok(lib) => theirs(lib),
+            Err(_) => T::bad_handle(),
         },
     }
 }
+
+/// The `theirs` of [`dispatch`]: the bound libcurl's function of that name,
+/// called with the caller's arguments. `forward!(newer f(…) else missing)`
+/// is for a function older libcurls lack: they answer `missing`.
+macro_rules! forward {
+    ($f:ident($($arg:expr),*)) => {
+        |lib: &'static $crate::engine::LibCurl| {
+            // SAFETY: the caller's arguments go unchanged to the libcurl that made the handle.
+            unsafe { (lib.$f)($($arg),*) }
+        }
+    };
+    (newer $f:ident($($arg:expr),*) else $missing:expr) => {
+        |lib: &'static $crate::engine::LibCurl| match lib.newer.$f {
+            // SAFETY: the caller's arguments go unchanged to the libcurl that made the handle.
+            Some(f) => unsafe { f($($arg),*) },
+            None => $missing,
+        }
+    };
+}
+use forward;
 
 /// Writes `value` through an optional out-pointer.
 ///

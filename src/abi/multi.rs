@@ -5,26 +5,20 @@ use std::ffi::{c_char, c_int, c_long, c_uint, c_void};
 
 use curl_sys::{CURL, CURLM, CURLMcode, CURLMsg, curl_socket_t, curl_waitfd};
 
-use super::{Target, put, target};
+use super::{dispatch, forward, put};
 use crate::engine::libcurl;
-use crate::error::{self, CURLM_BAD_FUNCTION_ARGUMENT, CURLM_BAD_HANDLE, CURLM_OK, to_code};
+use crate::error::{self, CURLM_BAD_FUNCTION_ARGUMENT, CURLM_BAD_HANDLE, Error, Result, to_code};
 use crate::multi::{FdSets, Multi, WaitKind};
 use crate::panic::boundary;
 use crate::registry;
 
-/// Writes the running count of a successful drive; maps a failure.
+/// Writes the running count of a successful drive.
 ///
 /// # Safety
 /// `running_handles` is NULL or writable.
-unsafe fn report_running(running_handles: *mut c_int, result: crate::error::Result<c_int>) -> CURLMcode {
-    match result {
-        Ok(n) => {
-            // SAFETY: the caller passes NULL or a writable int.
-            unsafe { put(running_handles, n) };
-            CURLM_OK
-        }
-        Err(e) => e.into(),
-    }
+unsafe fn report_running(running_handles: *mut c_int, result: Result<c_int>) -> CURLMcode {
+    // SAFETY: the caller passes NULL or a writable int.
+    to_code(result.map(|n| unsafe { put(running_handles, n) }))
 }
 
 /// Creates a multi handle.
@@ -71,18 +65,17 @@ pub extern "C" fn curl_multi_init() -> *mut CURLM {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_cleanup(multi: *mut CURLM) -> CURLMcode {
     boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => {
+        dispatch(
+            multi,
+            |m| {
                 let result = m.cleanup();
                 if result.is_ok() {
                     registry::retire(multi);
                 }
                 to_code(result)
-            }
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe { (lib.multi_cleanup)(multi) },
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
+            },
+            forward!(multi_cleanup(multi)),
+        )
     })
 }
 
@@ -99,21 +92,7 @@ pub unsafe extern "C" fn curl_multi_cleanup(multi: *mut CURLM) -> CURLMcode {
 /// `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_add_handle(multi: *mut CURLM, easy: *mut CURL) -> CURLMcode {
-    boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => to_code(m.add(easy)),
-            Target::Libcurl { lib, owner } => {
-                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-                let code = unsafe { (lib.multi_add_handle)(multi, easy) };
-                // libcurl adding to curlmux's engine on its own: a DoH probe or a push.
-                if let (CURLM_OK, Some(m)) = (code, owner) {
-                    m.engine_added(easy);
-                }
-                code
-            }
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
-    })
+    boundary!({ dispatch(multi, |m| to_code(m.add(easy)), forward!(multi_add_handle(multi, easy))) })
 }
 
 /// Detaches an easy handle, at any time, also mid-transfer. A queued message
@@ -129,21 +108,7 @@ pub unsafe extern "C" fn curl_multi_add_handle(multi: *mut CURLM, easy: *mut CUR
 /// `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_remove_handle(multi: *mut CURLM, easy: *mut CURL) -> CURLMcode {
-    boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => to_code(m.remove(easy)),
-            Target::Libcurl { lib, owner } => {
-                // libcurl detaching an easy from curlmux's engine on its own
-                // (curl_easy_cleanup of an attached easy): keep the books.
-                if let Some(m) = owner {
-                    m.engine_removed(easy);
-                }
-                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-                unsafe { (lib.multi_remove_handle)(multi, easy) }
-            }
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
-    })
+    boundary!({ dispatch(multi, |m| to_code(m.remove(easy)), forward!(multi_remove_handle(multi, easy))) })
 }
 
 /// Drives every transfer that can make progress, without blocking.
@@ -166,13 +131,12 @@ pub unsafe extern "C" fn curl_multi_remove_handle(multi: *mut CURLM, easy: *mut 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_perform(multi: *mut CURLM, running_handles: *mut c_int) -> CURLMcode {
     boundary!({
-        match target(multi) {
+        dispatch(
+            multi,
             // SAFETY: the caller passes NULL or a writable int.
-            Target::Curlmux(m) => unsafe { report_running(running_handles, m.perform()) },
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe { (lib.multi_perform)(multi, running_handles) },
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
+            |m| unsafe { report_running(running_handles, m.perform()) },
+            forward!(multi_perform(multi, running_handles)),
+        )
     })
 }
 
@@ -210,8 +174,9 @@ pub unsafe extern "C" fn curl_multi_fdset(
     max_fd: *mut c_int,
 ) -> CURLMcode {
     boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => {
+        dispatch(
+            multi,
+            |m| {
                 if max_fd.is_null() {
                     return CURLM_BAD_FUNCTION_ARGUMENT;
                 }
@@ -219,38 +184,28 @@ pub unsafe extern "C" fn curl_multi_fdset(
                 let sets = unsafe {
                     FdSets { read: read_fd_set.as_mut(), write: write_fd_set.as_mut(), exc: exc_fd_set.as_mut() }
                 };
-                let fd = match m.fdset(sets) {
-                    Ok(fd) => fd,
-                    Err(e) => return e.into(),
-                };
-                // SAFETY: checked non-NULL above.
-                unsafe { *max_fd = fd };
-                CURLM_OK
-            }
-            Target::Libcurl { lib, .. } => {
-                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-                unsafe { (lib.multi_fdset)(multi, read_fd_set, write_fd_set, exc_fd_set, max_fd) }
-            }
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
+                // SAFETY: checked non-NULL above; the caller passes a writable int.
+                to_code(m.fdset(sets).map(|fd| unsafe { max_fd.write(fd) }))
+            },
+            forward!(multi_fdset(multi, read_fd_set, write_fd_set, exc_fd_set, max_fd)),
+        )
     })
 }
 
-/// Shared body of curl_multi_wait and curl_multi_poll.
+/// curl_multi_wait's and curl_multi_poll's answer on a curlmux multi.
 ///
 /// # Safety
 /// As for `curl_multi_wait`.
-unsafe fn wait_common(
-    multi: *mut CURLM,
+unsafe fn wait_on(
+    m: &Multi,
     extra_fds: *mut curl_waitfd,
     extra_nfds: c_uint,
     timeout_ms: c_int,
     numfds: *mut c_int,
     kind: WaitKind,
-) -> Option<CURLMcode> {
-    let Target::Curlmux(m) = target(multi) else { return None };
+) -> CURLMcode {
     if extra_fds.is_null() && extra_nfds > 0 {
-        return Some(CURLM_BAD_FUNCTION_ARGUMENT);
+        return CURLM_BAD_FUNCTION_ARGUMENT;
     }
     let extra: &mut [curl_waitfd] = if extra_nfds == 0 {
         &mut []
@@ -258,14 +213,8 @@ unsafe fn wait_common(
         // SAFETY: the caller passes `extra_nfds` writable curl_waitfd entries.
         unsafe { std::slice::from_raw_parts_mut(extra_fds, extra_nfds as usize) }
     };
-    Some(match m.wait(extra, timeout_ms, kind) {
-        Ok(waited) => {
-            // SAFETY: the caller passes NULL or a writable int.
-            unsafe { put(numfds, waited.ready) };
-            CURLM_OK
-        }
-        Err(e) => e.into(),
-    })
+    // SAFETY: the caller passes NULL or a writable int.
+    to_code(m.wait(extra, timeout_ms, kind).map(|waited| unsafe { put(numfds, waited.ready) }))
 }
 
 /// Waits until a transfer's socket is ready, libcurl's next timeout is due,
@@ -294,17 +243,12 @@ pub unsafe extern "C" fn curl_multi_wait(
     numfds: *mut c_int,
 ) -> CURLMcode {
     boundary!({
-        // SAFETY: arguments passed on as the caller gave them.
-        if let Some(code) = unsafe { wait_common(multi, extra_fds, extra_nfds, timeout_ms, numfds, WaitKind::Wait) } {
-            return code;
-        }
-        match target(multi) {
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe {
-                (lib.multi_wait)(multi, extra_fds, extra_nfds, timeout_ms, numfds)
-            },
-            _ => CURLM_BAD_HANDLE,
-        }
+        dispatch(
+            multi,
+            // SAFETY: arguments passed on as the caller gave them.
+            |m| unsafe { wait_on(m, extra_fds, extra_nfds, timeout_ms, numfds, WaitKind::Wait) },
+            forward!(multi_wait(multi, extra_fds, extra_nfds, timeout_ms, numfds)),
+        )
     })
 }
 
@@ -323,17 +267,12 @@ pub unsafe extern "C" fn curl_multi_poll(
     numfds: *mut c_int,
 ) -> CURLMcode {
     boundary!({
-        // SAFETY: arguments passed on as the caller gave them.
-        if let Some(code) = unsafe { wait_common(multi, extra_fds, extra_nfds, timeout_ms, numfds, WaitKind::Poll) } {
-            return code;
-        }
-        match target(multi) {
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe {
-                (lib.multi_poll)(multi, extra_fds, extra_nfds, timeout_ms, numfds)
-            },
-            _ => CURLM_BAD_HANDLE,
-        }
+        dispatch(
+            multi,
+            // SAFETY: arguments passed on as the caller gave them.
+            |m| unsafe { wait_on(m, extra_fds, extra_nfds, timeout_ms, numfds, WaitKind::Poll) },
+            forward!(newer multi_poll(multi, extra_fds, extra_nfds, timeout_ms, numfds) else CURLM_BAD_HANDLE),
+        )
     })
 }
 
@@ -347,14 +286,7 @@ pub unsafe extern "C" fn curl_multi_poll(
 /// `multi` is NULL or a multi handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_wakeup(multi: *mut CURLM) -> CURLMcode {
-    boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => to_code(m.wakeup()),
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe { (lib.multi_wakeup)(multi) },
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
-    })
+    boundary!({ dispatch(multi, |m| to_code(m.wakeup()), forward!(newer multi_wakeup(multi) else CURLM_BAD_HANDLE)) })
 }
 
 /// Sets `*milliseconds` to the time until libcurl wants
@@ -369,20 +301,17 @@ pub unsafe extern "C" fn curl_multi_wakeup(multi: *mut CURLM) -> CURLMcode {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_timeout(multi: *mut CURLM, milliseconds: *mut c_long) -> CURLMcode {
     boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => match m.timeout() {
-                Ok(_) if milliseconds.is_null() => CURLM_BAD_FUNCTION_ARGUMENT,
-                Ok(ms) => {
-                    // SAFETY: checked non-NULL; the caller passes a writable long.
-                    unsafe { *milliseconds = ms };
-                    CURLM_OK
-                }
-                Err(e) => e.into(),
+        dispatch(
+            multi,
+            |m| {
+                let ms = m
+                    .timeout()
+                    .and_then(|ms| if milliseconds.is_null() { Err(Error::BadFunctionArgument) } else { Ok(ms) });
+                // SAFETY: checked non-NULL; the caller passes a writable long.
+                to_code(ms.map(|ms| unsafe { milliseconds.write(ms) }))
             },
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe { (lib.multi_timeout)(multi, milliseconds) },
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
+            forward!(multi_timeout(multi, milliseconds)),
+        )
     })
 }
 
@@ -403,15 +332,19 @@ pub unsafe extern "C" fn curl_multi_timeout(multi: *mut CURLM, milliseconds: *mu
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_info_read(multi: *mut CURLM, msgs_in_queue: *mut c_int) -> *mut CURLMsg {
     boundary!({
-        let (msg, queued) = match target(multi) {
-            Target::Curlmux(m) => m.info_read().unwrap_or((std::ptr::null_mut(), 0)),
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => return unsafe { (lib.multi_info_read)(multi, msgs_in_queue) },
-            Target::Invalid => (std::ptr::null_mut(), 0),
-        };
+        // libcurl writes "none" first, for any handle.
         // SAFETY: the caller passes NULL or a writable int.
-        unsafe { put(msgs_in_queue, queued) };
-        msg
+        unsafe { put(msgs_in_queue, 0) };
+        dispatch(
+            multi,
+            |m| {
+                let (msg, queued) = m.info_read().unwrap_or((std::ptr::null_mut(), 0));
+                // SAFETY: the caller passes NULL or a writable int.
+                unsafe { put(msgs_in_queue, queued) };
+                msg
+            },
+            forward!(multi_info_read(multi, msgs_in_queue)),
+        )
     })
 }
 
@@ -442,15 +375,12 @@ pub unsafe extern "C" fn curl_multi_socket_action(
     running_handles: *mut c_int,
 ) -> CURLMcode {
     boundary!({
-        match target(multi) {
+        dispatch(
+            multi,
             // SAFETY: the caller passes NULL or a writable int.
-            Target::Curlmux(m) => unsafe { report_running(running_handles, m.socket_action(sockfd, ev_bitmask)) },
-            Target::Libcurl { lib, .. } => {
-                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-                unsafe { (lib.multi_socket_action)(multi, sockfd, ev_bitmask, running_handles) }
-            }
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
+            |m| unsafe { report_running(running_handles, m.socket_action(sockfd, ev_bitmask)) },
+            forward!(multi_socket_action(multi, sockfd, ev_bitmask, running_handles)),
+        )
     })
 }
 
@@ -466,13 +396,12 @@ pub unsafe extern "C" fn curl_multi_socket(
     running_handles: *mut c_int,
 ) -> CURLMcode {
     boundary!({
-        match target(multi) {
+        dispatch(
+            multi,
             // SAFETY: the caller passes NULL or a writable int.
-            Target::Curlmux(m) => unsafe { report_running(running_handles, m.socket_action(sockfd, 0)) },
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe { (lib.multi_socket)(multi, sockfd, running_handles) },
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
+            |m| unsafe { report_running(running_handles, m.socket_action(sockfd, 0)) },
+            forward!(multi_socket(multi, sockfd, running_handles)),
+        )
     })
 }
 
@@ -484,13 +413,12 @@ pub unsafe extern "C" fn curl_multi_socket(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_socket_all(multi: *mut CURLM, running_handles: *mut c_int) -> CURLMcode {
     boundary!({
-        match target(multi) {
+        dispatch(
+            multi,
             // SAFETY: the caller passes NULL or a writable int.
-            Target::Curlmux(m) => unsafe { report_running(running_handles, m.perform()) },
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe { (lib.multi_socket_all)(multi, running_handles) },
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
+            |m| unsafe { report_running(running_handles, m.perform()) },
+            forward!(multi_socket_all(multi, running_handles)),
+        )
     })
 }
 
@@ -504,14 +432,7 @@ pub unsafe extern "C" fn curl_multi_socket_all(multi: *mut CURLM, running_handle
 /// `multi` is NULL or a multi handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_assign(multi: *mut CURLM, sockfd: curl_socket_t, sockp: *mut c_void) -> CURLMcode {
-    boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => to_code(m.assign(sockfd, sockp)),
-            // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-            Target::Libcurl { lib, .. } => unsafe { (lib.multi_assign)(multi, sockfd, sockp) },
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
-    })
+    boundary!({ dispatch(multi, |m| to_code(m.assign(sockfd, sockp)), forward!(multi_assign(multi, sockfd, sockp))) })
 }
 
 /// Returns the easy handles attached to `multi`, as a NULL-terminated array
@@ -528,8 +449,9 @@ pub unsafe extern "C" fn curl_multi_assign(multi: *mut CURLM, sockfd: curl_socke
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_get_handles(multi: *mut CURLM) -> *mut *mut CURL {
     boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => {
+        dispatch(
+            multi,
+            |m| {
                 let Some(easies) = m.handles() else { return std::ptr::null_mut() };
                 // curl_free is free() unless the app replaced libcurl's allocator.
                 // SAFETY: a plain allocation of easies.len() + 1 pointers.
@@ -542,14 +464,9 @@ pub unsafe extern "C" fn curl_multi_get_handles(multi: *mut CURLM) -> *mut *mut 
                     unsafe { array.add(i).write(*easy) };
                 }
                 array
-            }
-            Target::Libcurl { lib, .. } => match lib.multi_get_handles {
-                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-                Some(f) => unsafe { f(multi) },
-                None => std::ptr::null_mut(),
             },
-            Target::Invalid => std::ptr::null_mut(),
-        }
+            forward!(newer multi_get_handles(multi) else std::ptr::null_mut()),
+        )
     })
 }
 
@@ -575,8 +492,9 @@ pub unsafe extern "C" fn curl_multi_waitfds(
     fd_count: *mut c_uint,
 ) -> CURLMcode {
     boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => {
+        dispatch(
+            multi,
+            |m| {
                 if ufds.is_null() && (size > 0 || fd_count.is_null()) {
                     return CURLM_BAD_FUNCTION_ARGUMENT;
                 }
@@ -587,23 +505,18 @@ pub unsafe extern "C" fn curl_multi_waitfds(
                 // SAFETY: the caller passes NULL or a writable unsigned int.
                 unsafe { put(fd_count, fd.is_some() as c_uint) };
                 match fd {
-                    Some(_) if ufds.is_null() => CURLM_OK,
+                    Some(_) if ufds.is_null() => error::CURLM_OK,
                     Some(_) if size == 0 => error::CURLM_OUT_OF_MEMORY,
                     Some(fd) => {
                         let entry = curl_waitfd { fd, events: curl_sys::CURL_WAIT_POLLIN, revents: 0 };
                         // SAFETY: `ufds` has at least one writable entry (size >= 1).
                         unsafe { ufds.write(entry) };
-                        CURLM_OK
+                        error::CURLM_OK
                     }
-                    None => CURLM_OK,
+                    None => error::CURLM_OK,
                 }
-            }
-            Target::Libcurl { lib, .. } => match lib.multi_waitfds {
-                // SAFETY: forwarded unchanged to the libcurl that owns the handle.
-                Some(f) => unsafe { f(multi, ufds, size, fd_count) },
-                None => CURLM_BAD_HANDLE,
             },
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
+            forward!(newer multi_waitfds(multi, ufds, size, fd_count) else CURLM_BAD_HANDLE),
+        )
     })
 }

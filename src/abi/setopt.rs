@@ -14,8 +14,8 @@ use std::ffi::{c_long, c_void};
 
 use curl_sys::{CURLM, CURLMcode, CURLMoption};
 
-use super::{Target, target};
-use crate::error::{CURLM_BAD_HANDLE, Error, Result, to_code};
+use super::{dispatch, forward};
+use crate::error::{Error, Result, to_code};
 use crate::multi::{AppPointer, MultiOpt};
 use crate::panic::boundary;
 
@@ -69,11 +69,6 @@ fn decode(option: CURLMoption, raw: usize) -> Result<MultiOpt> {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_setopt(multi: *mut CURLM, option: CURLMoption, arg: usize) -> CURLMcode {
     boundary!({
-        match target(multi) {
-            Target::Curlmux(m) => to_code(m.setopt(decode(option, arg))),
-            // SAFETY: forwarded unchanged; the argument travels as it came.
-            Target::Libcurl { lib, .. } => unsafe { (lib.multi_setopt)(multi, option, arg) },
-            Target::Invalid => CURLM_BAD_HANDLE,
-        }
+        dispatch(multi, |m| to_code(m.setopt(decode(option, arg))), forward!(multi_setopt(multi, option, arg)))
     })
 }

@@ -12,9 +12,12 @@ use curl_sys::{CURL, CURLM, CURLMcode, CURLMoption, CURLMsg, curl_socket_t, curl
 
 use crate::debug::trace;
 
-/// Typed entry points of the bound libcurl, one per `curl_multi_*` curlmux forwards.
+/// Typed entry points of the bound libcurl, one per `curl_multi_*` curlmux
+/// forwards, and what that libcurl can do: the one table of per-version facts
+/// in curlmux.
 pub struct LibCurl {
-    /// Where the library was found, and how, and its `curl_version()`.
+    /// Where the library was found, and how, its `curl_version()`, and what
+    /// curlmux provides on it itself.
     description: CString,
     pub multi_init: unsafe extern "C" fn() -> *mut CURLM,
     pub multi_cleanup: unsafe extern "C" fn(*mut CURLM) -> CURLMcode,
@@ -29,8 +32,6 @@ pub struct LibCurl {
         *mut c_int,
     ) -> CURLMcode,
     pub multi_wait: unsafe extern "C" fn(*mut CURLM, *mut curl_waitfd, c_uint, c_int, *mut c_int) -> CURLMcode,
-    pub multi_poll: unsafe extern "C" fn(*mut CURLM, *mut curl_waitfd, c_uint, c_int, *mut c_int) -> CURLMcode,
-    pub multi_wakeup: unsafe extern "C" fn(*mut CURLM) -> CURLMcode,
     pub multi_timeout: unsafe extern "C" fn(*mut CURLM, *mut c_long) -> CURLMcode,
     pub multi_info_read: unsafe extern "C" fn(*mut CURLM, *mut c_int) -> *mut CURLMsg,
     pub multi_setopt: unsafe extern "C" fn(*mut CURLM, CURLMoption, ...) -> CURLMcode,
@@ -38,9 +39,21 @@ pub struct LibCurl {
     pub multi_socket: unsafe extern "C" fn(*mut CURLM, curl_socket_t, *mut c_int) -> CURLMcode,
     pub multi_socket_all: unsafe extern "C" fn(*mut CURLM, *mut c_int) -> CURLMcode,
     pub multi_assign: unsafe extern "C" fn(*mut CURLM, curl_socket_t, *mut c_void) -> CURLMcode,
-    /// libcurl 8.4+ only.
+    pub easy_cleanup: unsafe extern "C" fn(*mut CURL),
+    /// The functions newer than 7.61: None where this libcurl lacks them.
+    pub newer: Newer,
+}
+
+/// Functions libcurl added after 7.61, RHEL 8's. curlmux provides each for
+/// its own multis whatever libcurl it binds to.
+pub struct Newer {
+    /// 7.66. Without it, curlmux never lets libcurl walk (the walk waits in it).
+    pub multi_poll: Option<unsafe extern "C" fn(*mut CURLM, *mut curl_waitfd, c_uint, c_int, *mut c_int) -> CURLMcode>,
+    /// 7.68.
+    pub multi_wakeup: Option<unsafe extern "C" fn(*mut CURLM) -> CURLMcode>,
+    /// 8.4.
     pub multi_get_handles: Option<unsafe extern "C" fn(*mut CURLM) -> *mut *mut CURL>,
-    /// libcurl 8.8+ only.
+    /// 8.8.
     pub multi_waitfds: Option<unsafe extern "C" fn(*mut CURLM, *mut curl_waitfd, c_uint, *mut c_uint) -> CURLMcode>,
 }
 
@@ -48,6 +61,25 @@ impl LibCurl {
     /// Where the library was found and how, then its `curl_version()`.
     pub fn description(&self) -> &CStr {
         &self.description
+    }
+
+    /// Whether the engine may hand driving to libcurl's own walk.
+    pub fn can_walk(&self) -> bool {
+        self.newer.multi_poll.is_some()
+    }
+
+    /// The multi functions this libcurl lacks, which curlmux provides itself.
+    fn missing(&self) -> Vec<&'static str> {
+        let n = &self.newer;
+        [
+            ("curl_multi_poll", n.multi_poll.is_none()),
+            ("curl_multi_wakeup", n.multi_wakeup.is_none()),
+            ("curl_multi_get_handles", n.multi_get_handles.is_none()),
+            ("curl_multi_waitfds", n.multi_waitfds.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, missing)| missing.then_some(name))
+        .collect()
     }
 }
 
@@ -189,11 +221,16 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
             unsafe { std::mem::transmute::<*mut c_void, _>(sym($name)?) }
         };
     }
+    macro_rules! newer {
+        ($name:literal) => {
+            // SAFETY: as for bind!; NULL (an older libcurl) becomes None.
+            unsafe { std::mem::transmute::<*mut c_void, _>(source.lookup($name)) }
+        };
+    }
     let version: unsafe extern "C" fn() -> *const c_char = bind!(c"curl_version");
     // SAFETY: curl_version returns a static NUL-terminated string.
     let version = unsafe { CStr::from_ptr(version()) }.to_string_lossy();
-    let description = CString::new(format!("{origin} {version}")).unwrap_or_default();
-    Ok(LibCurl {
+    let mut lib = LibCurl {
         multi_init: bind!(c"curl_multi_init"),
         multi_cleanup: bind!(c"curl_multi_cleanup"),
         multi_add_handle: bind!(c"curl_multi_add_handle"),
@@ -201,8 +238,6 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
         multi_perform: bind!(c"curl_multi_perform"),
         multi_fdset: bind!(c"curl_multi_fdset"),
         multi_wait: bind!(c"curl_multi_wait"),
-        multi_poll: bind!(c"curl_multi_poll"),
-        multi_wakeup: bind!(c"curl_multi_wakeup"),
         multi_timeout: bind!(c"curl_multi_timeout"),
         multi_info_read: bind!(c"curl_multi_info_read"),
         multi_setopt: bind!(c"curl_multi_setopt"),
@@ -210,10 +245,17 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
         multi_socket: bind!(c"curl_multi_socket"),
         multi_socket_all: bind!(c"curl_multi_socket_all"),
         multi_assign: bind!(c"curl_multi_assign"),
-        // SAFETY: as for bind!; NULL (an older libcurl) becomes None.
-        multi_get_handles: unsafe { std::mem::transmute(source.lookup(c"curl_multi_get_handles")) },
-        // SAFETY: as for bind!; NULL (an older libcurl) becomes None.
-        multi_waitfds: unsafe { std::mem::transmute(source.lookup(c"curl_multi_waitfds")) },
-        description,
-    })
+        easy_cleanup: bind!(c"curl_easy_cleanup"),
+        newer: Newer {
+            multi_poll: newer!(c"curl_multi_poll"),
+            multi_wakeup: newer!(c"curl_multi_wakeup"),
+            multi_get_handles: newer!(c"curl_multi_get_handles"),
+            multi_waitfds: newer!(c"curl_multi_waitfds"),
+        },
+        description: CString::default(),
+    };
+    let missing = lib.missing();
+    let provided = if missing.is_empty() { "none".to_string() } else { missing.join(", ") };
+    lib.description = CString::new(format!("{origin} {version}; curlmux provides: {provided}")).unwrap_or_default();
+    Ok(lib)
 }

@@ -9,8 +9,8 @@
 //! the engine) reports no socket interest changes in 7.88: whoever walks
 //! must not trust the socket wishes until [`Engine::run_all`] brought them
 //! up to date. `curl_multi_socket_all` re-enters curlmux's exported
-//! `curl_multi_perform` through the PLT with the engine's handle, which the
-//! registry forwards back to libcurl.
+//! `curl_multi_perform` through the PLT with the engine's handle, which
+//! curlmux did not issue and so forwards back to libcurl.
 
 pub mod libcurl;
 
@@ -147,16 +147,6 @@ impl Engine {
         self.setopt_ptr(CURLMOPT_PUSHDATA, sink as *mut c_void)
     }
 
-    /// The libcurl multi handle: libcurl hands it back to curlmux through its
-    /// PLT, and the registry recognises it by this address.
-    pub fn handle(&self) -> *mut CURLM {
-        self.handle
-    }
-
-    pub fn lib(&self) -> &'static LibCurl {
-        self.lib
-    }
-
     pub fn add(&self, easy: *mut CURL) -> Result<()> {
         // SAFETY: `handle` is live; libcurl validates `easy` itself.
         Error::check(unsafe { (self.lib.multi_add_handle)(self.handle, easy) })
@@ -232,8 +222,10 @@ impl Engine {
     pub fn poll(&self, extra: &mut [curl_waitfd], timeout_ms: c_int) -> Result<c_int> {
         let mut numfds = 0;
         let n = c_uint::try_from(extra.len()).map_err(|_| Error::BadFunctionArgument)?;
+        // Only a walk polls, and only a libcurl with curl_multi_poll walks.
+        let poll = self.lib.newer.multi_poll.ok_or(Error::Internal)?;
         // SAFETY: `handle` is live; `extra` holds `n` initialised entries.
-        Error::check(unsafe { (self.lib.multi_poll)(self.handle, extra.as_mut_ptr(), n, timeout_ms, &mut numfds) })?;
+        Error::check(unsafe { poll(self.handle, extra.as_mut_ptr(), n, timeout_ms, &mut numfds) })?;
         Ok(numfds)
     }
 

@@ -2,8 +2,8 @@
 //! `TIMERFUNCTION`, `PUSHFUNCTION` and their data), relayed from the engine's.
 //!
 //! Owns: those pointers, stored in atomics because the engine calls back
-//! while the Multi's lock is held by the same thread, and the easy handle an
-//! accepted push is about to add. Must not call into libcurl itself.
+//! while the Multi's lock is held by the same thread. Must not call into
+//! libcurl itself.
 
 use std::ffi::{c_int, c_long, c_void};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use curl_sys::{CURL, CURLM, curl_socket_t};
 
-use crate::engine::{CURL_PUSH_DENY, CURL_PUSH_OK, Wish};
+use crate::engine::{CURL_PUSH_DENY, Wish};
 
 type SocketFn = unsafe extern "C" fn(*mut CURL, curl_socket_t, c_int, *mut c_void, *mut c_void) -> c_int;
 type TimerFn = unsafe extern "C" fn(*mut CURLM, c_long, *mut c_void) -> c_int;
@@ -27,8 +27,6 @@ pub struct AppCallbacks {
     timer_data: AtomicUsize,
     push_fn: AtomicUsize,
     push_data: AtomicUsize,
-    /// The easy an accepted push callback handed over; libcurl adds it next.
-    pushed: AtomicUsize,
 }
 
 /// Which application pointer an option sets.
@@ -111,15 +109,6 @@ impl AppCallbacks {
         // SAFETY: the application set this pointer as CURLMOPT_PUSHFUNCTION.
         let f: PushFn = unsafe { std::mem::transmute::<usize, PushFn>(f) };
         // SAFETY: called as libcurl would; `headers` is libcurl's own and valid for the call.
-        let answer = unsafe { f(parent, pushed, num_headers, headers, load(&self.push_data) as *mut c_void) };
-        if answer == CURL_PUSH_OK {
-            self.pushed.store(pushed as usize, Ordering::Release);
-        }
-        answer
-    }
-
-    /// True (once) if `easy` is the one an accepted push handed over.
-    pub fn take_pushed(&self, easy: *mut CURL) -> bool {
-        self.pushed.compare_exchange(easy as usize, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        unsafe { f(parent, pushed, num_headers, headers, load(&self.push_data) as *mut c_void) }
     }
 }

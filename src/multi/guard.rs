@@ -7,8 +7,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::Error;
-
 /// The API functions, as the guard distinguishes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {
@@ -29,49 +27,38 @@ pub enum Call {
     Waitfds,
 }
 
-/// What a call made from inside one of the multi's callbacks gets.
+/// What a call made from inside one of the multi's callbacks may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InCallback {
-    /// Refused with `CURLM_RECURSIVE_API_CALL`.
+    /// Refused: `CURLM_RECURSIVE_API_CALL`, or NULL where the call returns a
+    /// pointer (`info_read`, `get_handles`).
     Refused,
-    /// Refused without an error code (`info_read` returns NULL).
-    Nothing,
-    /// Answered by the engine multi, whose own 7.88 checks (magic, already
-    /// added, in callback) come in libcurl's order.
-    AskEngine,
-    /// Runs as usual, without the Multi's lock.
-    Allowed,
+    /// Runs without the Multi's lock (which the callback's thread holds): on
+    /// the engine alone, whose own checks come in libcurl's order, with
+    /// changes to the books deferred until the lock is free.
+    Unlocked,
 }
 
-/// libcurl 7.88's rules (libcurl-multi.md). `curl_multi_wakeup` and
-/// `curl_multi_strerror` never take the lock, so they need no row.
-/// `get_handles` and `waitfds` are newer than 7.88: NULL and refused.
+/// libcurl's rules (libcurl-multi.md; the same in 7.61 and 8.23).
+/// `curl_multi_wakeup` and `curl_multi_strerror` never take the lock, so
+/// they need no row.
 pub const fn in_callback(call: Call) -> InCallback {
     match call {
-        Call::AddHandle => InCallback::AskEngine,
-        Call::RemoveHandle => InCallback::AskEngine,
+        Call::AddHandle => InCallback::Unlocked,
+        Call::RemoveHandle => InCallback::Unlocked,
         Call::Perform => InCallback::Refused,
         Call::Fdset => InCallback::Refused,
         Call::Wait => InCallback::Refused,
         Call::Poll => InCallback::Refused,
         Call::Select => InCallback::Refused,
         Call::Timeout => InCallback::Refused,
-        Call::InfoRead => InCallback::Nothing,
+        Call::InfoRead => InCallback::Refused,
         Call::Setopt => InCallback::Refused,
         Call::Cleanup => InCallback::Refused,
         Call::SocketAction => InCallback::Refused,
-        Call::Assign => InCallback::Allowed,
-        Call::GetHandles => InCallback::Nothing,
+        Call::Assign => InCallback::Unlocked,
+        Call::GetHandles => InCallback::Refused,
         Call::Waitfds => InCallback::Refused,
-    }
-}
-
-impl InCallback {
-    pub fn error(self) -> Error {
-        match self {
-            InCallback::Refused => Error::RecursiveApiCall,
-            _ => Error::BadFunctionArgument,
-        }
     }
 }
 

@@ -1,41 +1,39 @@
 //! Multi: what one `CURLM *` issued by curlmux is.
 //!
-//! Owns: the attached transfers and their messages (queue.rs), the rules of
-//! the API (check order, in-callback answers via guard.rs, serialization of
-//! threads), and the loop that moves readiness from the reactor to the engine.
-//! Must not see raw C pointers from callers other than easy handles, and makes
-//! no syscalls itself: the reactor and the engine do.
+//! Owns: the rules of the API — check order, what a call may do inside a
+//! callback (one [`Multi::enter`] over guard.rs's table), serialization of
+//! threads — and the books of attached transfers and their messages
+//! (queue.rs). The drive loop lives in drive.rs, the waiting in wait.rs.
+//! Must not see raw C pointers from callers other than easy handles, and
+//! makes no syscalls itself: the reactor and the engine do.
 
 mod app;
 mod deadline;
+mod drive;
 mod guard;
 mod queue;
+mod wait;
 mod walk;
 
 use std::ffi::{c_int, c_long, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use curl_sys::{CURL, CURLMoption, CURLMsg, curl_socket_t, curl_waitfd};
+use curl_sys::{CURL, CURLMoption, CURLMsg, curl_socket_t};
 
 use crate::debug::trace;
-use crate::engine::{Engine, EngineSink, Happened, LibCurl, Wish};
+use crate::engine::{CURL_PUSH_OK, Engine, EngineSink, Happened, LibCurl, Wish};
 use crate::error::{Error, Result};
-use crate::reactor::{Event, Events, Interest, Reactor, Ready};
+use crate::reactor::{Events, Interest, Reactor};
 use app::AppCallbacks;
 pub use app::AppPointer;
 use deadline::Deadline;
 pub use guard::Call;
 use guard::{InCallback, Owner, in_callback};
 use queue::Books;
+pub use wait::{FdSets, WaitKind};
 use walk::Walk;
-
-/// Rounds of "drain readiness, act, run timers" one perform may do while
-/// each round still finds work; enough for connect → send → receive on loopback.
-const MAX_ROUNDS: usize = 4;
-/// Events taken from the reactor per round.
-const EVENTS_PER_ROUND: usize = 1024;
 
 /// A typed `curl_multi_setopt` argument (decoded at the C boundary).
 #[derive(Debug, Clone, Copy)]
@@ -48,8 +46,8 @@ pub enum MultiOpt {
     EnginePtr(CURLMoption, *mut c_void),
 }
 
-/// Book-keeping libcurl asked for from places where the lock cannot be taken
-/// (libcurl's own calls on the engine handle, calls from inside callbacks).
+/// Changes to the books asked for where the lock cannot be taken: calls
+/// from inside callbacks, a server push, an easy freed elsewhere.
 enum Deferred {
     Adopt(*mut CURL),
     Detach(*mut CURL),
@@ -66,26 +64,6 @@ struct State {
     /// The walk ended and libcurl has not reported the socket wishes it
     /// changed meanwhile: the next call that may drive transfers asks it.
     stale: bool,
-}
-
-/// How a wait ended.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Waited {
-    /// Descriptors with events: the multi's sockets and the caller's extra ones.
-    pub ready: c_int,
-    /// The engine's deadline came: there is timer work to do.
-    pub deadline: bool,
-}
-
-/// Which wait: they differ in what they do when idle and about wakeups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitKind {
-    /// `curl_multi_wait`: returns at once with nothing to wait on; ignores wakeups.
-    Wait,
-    /// `curl_multi_poll`: sleeps even when idle; a wakeup ends it.
-    Poll,
-    /// `curlmux_select`: sleeps even when idle; ignores wakeups.
-    Select,
 }
 
 pub struct Multi {
@@ -106,6 +84,14 @@ struct Held<'a> {
     _mark: guard::OwnerMark<'a>,
 }
 
+/// How a call entered the Multi.
+enum Entered<'a> {
+    /// It holds the lock.
+    Locked(Held<'a>),
+    /// It comes from inside a callback, and the table lets it run unlocked.
+    Unlocked,
+}
+
 impl Multi {
     pub fn new(lib: &'static LibCurl) -> Result<Arc<Multi>> {
         let reactor = Reactor::new().map_err(|e| {
@@ -124,8 +110,8 @@ impl Multi {
             state: Mutex::new(State {
                 closed: false,
                 books: Books::default(),
-                events: Events::with_capacity(EVENTS_PER_ROUND),
-                walk: Walk::default(),
+                events: Events::with_capacity(drive::EVENTS_PER_ROUND),
+                walk: Walk::new(lib.can_walk()),
                 stale: false,
             }),
         });
@@ -144,19 +130,14 @@ impl Multi {
         self.app.set_handle(handle);
     }
 
-    /// The libcurl multi handle inside; libcurl calls curlmux back with it.
-    pub fn engine_handle(&self) -> *mut curl_sys::CURLM {
-        self.engine.handle()
-    }
-
-    pub fn lib(&self) -> &'static LibCurl {
-        self.engine.lib()
-    }
-
-    /// Takes the lock for `call`, or answers as libcurl does inside a callback.
-    fn lock(&self, call: Call) -> Result<Held<'_>> {
+    /// The one way in for every API call: from inside one of this multi's
+    /// callbacks the table decides; otherwise the call takes the lock.
+    fn enter(&self, call: Call) -> Result<Entered<'_>> {
         if self.owner.is_current() {
-            return Err(in_callback(call).error());
+            return match in_callback(call) {
+                InCallback::Refused => Err(Error::RecursiveApiCall),
+                InCallback::Unlocked => Ok(Entered::Unlocked),
+            };
         }
         let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if state.closed {
@@ -164,7 +145,15 @@ impl Multi {
         }
         let mut held = Held { state, _mark: self.owner.mark() };
         self.apply_deferred(&mut held.state);
-        Ok(held)
+        Ok(Entered::Locked(held))
+    }
+
+    /// Enters for a call the table refuses inside callbacks.
+    fn lock(&self, call: Call) -> Result<Held<'_>> {
+        match self.enter(call)? {
+            Entered::Locked(held) => Ok(held),
+            Entered::Unlocked => unreachable!("{call:?} runs unlocked only where the table says so"),
+        }
     }
 
     fn defer(&self, what: Deferred) {
@@ -192,16 +181,17 @@ impl Multi {
         if easy.is_null() {
             return Err(Error::BadEasyHandle);
         }
-        if self.owner.is_current() {
-            debug_assert_eq!(in_callback(Call::AddHandle), InCallback::AskEngine);
-            self.engine.add(easy)?;
-            self.defer(Deferred::Adopt(easy));
-            return Ok(());
-        }
-        let mut held = self.lock(Call::AddHandle)?;
         // libcurl checks the easy's magic and whether it is in any multi.
-        self.engine.add(easy)?;
-        held.state.books.attach(easy);
+        match self.enter(Call::AddHandle)? {
+            Entered::Locked(mut held) => {
+                self.engine.add(easy)?;
+                held.state.books.attach(easy);
+            }
+            Entered::Unlocked => {
+                self.engine.add(easy)?;
+                self.defer(Deferred::Adopt(easy));
+            }
+        }
         Ok(())
     }
 
@@ -209,137 +199,34 @@ impl Multi {
         if easy.is_null() {
             return Err(Error::BadEasyHandle);
         }
-        if self.owner.is_current() {
-            self.engine.remove(easy)?;
-            self.defer(Deferred::Detach(easy));
-            return Ok(());
-        }
-        let mut held = self.lock(Call::RemoveHandle)?;
         // For an easy not attached here, libcurl answers: OK when it is in no
         // multi, CURLM_BAD_EASY_HANDLE when it is in another or is no easy.
-        self.engine.remove(easy)?;
-        held.state.books.detach(easy);
+        match self.enter(Call::RemoveHandle)? {
+            Entered::Locked(mut held) => {
+                self.engine.remove(easy)?;
+                held.state.books.detach(easy);
+            }
+            Entered::Unlocked => {
+                self.engine.remove(easy)?;
+                self.defer(Deferred::Detach(easy));
+            }
+        }
         Ok(())
     }
 
-    /// libcurl attached `easy` to the engine on its own: a DoH probe (not
-    /// the application's), or a server push the application accepted (its
-    /// transfer from now on).
-    pub fn engine_added(&self, easy: *mut CURL) {
-        if self.app.take_pushed(easy) {
-            self.defer(Deferred::Adopt(easy));
+    /// `easy` is about to be freed (curl_easy_cleanup), and libcurl detaches
+    /// it on its own if it is attached here: forget it. Whether libcurl
+    /// tells the engine's public remove_handle depends on its version, so
+    /// the books never wait for that. Takes the lock only if it is free.
+    pub fn easy_freed(&self, easy: *mut CURL) {
+        if !self.owner.is_current()
+            && let Ok(mut state) = self.state.try_lock()
+        {
+            self.apply_deferred(&mut state);
+            state.books.detach(easy);
+            return;
         }
-    }
-
-    /// libcurl detached `easy` from the engine on its own (curl_easy_cleanup
-    /// of an attached easy): keep the books, without the lock.
-    pub fn engine_removed(&self, easy: *mut CURL) {
         self.defer(Deferred::Detach(easy));
-    }
-
-    pub fn perform(&self) -> Result<c_int> {
-        let mut held = self.lock(Call::Perform)?;
-        crate::panic::injected("perform");
-        self.steer(&mut held.state);
-        self.catch_up(&mut held.state)?;
-        if held.state.walk.is_on() {
-            self.walk(&mut held.state)?;
-        } else {
-            self.drive(&mut held.state)?;
-        }
-        Ok(held.state.books.running() as c_int)
-    }
-
-    /// Chooses how to drive (walk.rs). Leaving the walk, the sockets go back
-    /// into the epoll set as last wished; what libcurl changed meanwhile is
-    /// asked at the next call that may drive transfers (`catch_up`).
-    fn steer(&self, state: &mut State) {
-        match state.walk.decide(state.books.attached(), !self.app.drives()) {
-            Some(true) => {
-                trace!("walk: on, {} attached", state.books.attached());
-                self.reactor.pause();
-            }
-            Some(false) => {
-                trace!("walk: off, {} attached", state.books.attached());
-                self.reactor.resume();
-                state.stale = true;
-            }
-            None => {}
-        }
-    }
-
-    /// After a walk: libcurl reports every socket change (its walk plus
-    /// `curl_multi_socket_all`, which runs transfers and their callbacks:
-    /// only perform and socket_action may), and the deadline is its own again.
-    fn catch_up(&self, state: &mut State) -> Result<()> {
-        if !std::mem::take(&mut state.stale) {
-            return Ok(());
-        }
-        let outcome = self.engine.run_all();
-        self.collect(state);
-        self.deadline.set(self.engine.timeout()?);
-        outcome
-    }
-
-    /// Stops walking for good: the caller needs the socket wishes live. Until
-    /// a perform catches up, the deadline reads as due, so that a caller
-    /// sleeping on the wishes wakes at once to perform.
-    fn stop_walking(&self, state: &mut State) {
-        state.walk.forbid();
-        self.steer(state);
-        if state.stale {
-            self.deadline.set(Some(Duration::ZERO));
-        }
-    }
-
-    /// libcurl's own walk over its transfers; how many were ready (the last
-    /// wait's count, or how many finished) tells the next choice.
-    fn walk(&self, state: &mut State) -> Result<()> {
-        // Nobody drains the epoll fd while walking: take back a due signal.
-        self.deadline.take_due();
-        self.reactor.clear_due();
-        let outcome = self.engine.perform();
-        let finished = self.collect(state);
-        state.walk.walked(finished, state.books.attached());
-        outcome
-    }
-
-    /// Hands every ready socket and a due deadline to the engine, then moves
-    /// finished transfers to the message queue. Each ready socket costs one
-    /// `socket_action`, so idle transfers cost nothing; how many were ready
-    /// feeds the choice to walk instead (walk.rs).
-    fn drive(&self, state: &mut State) -> Result<()> {
-        let mut outcome = Ok(());
-        let mut seen = 0;
-        for _ in 0..MAX_ROUNDS {
-            self.reactor.poll(&mut state.events, Some(Duration::ZERO)).map_err(|e| {
-                trace!("epoll_wait: {e}");
-                Error::UnrecoverablePoll
-            })?;
-            let due = self.deadline.take_due();
-            let mut sockets = 0;
-            for raw in state.events.iter() {
-                match self.reactor.decode(raw) {
-                    Event::Socket(fd, ready) => {
-                        sockets += 1;
-                        keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(ready)));
-                    }
-                    Event::Deadline => {}
-                    // Only curl_multi_poll consumes wakeups; keep it pending, quietly.
-                    Event::Wakeup => self.reactor.mute_wakeup(),
-                }
-            }
-            if due {
-                keep_first_error(&mut outcome, self.engine.timeout_expired());
-            }
-            seen += sockets;
-            if sockets == 0 && !due {
-                break;
-            }
-            self.collect(state);
-        }
-        state.walk.saw(seen, state.books.attached());
-        outcome
     }
 
     /// One step of the event API: `fd` is ready as `bits` says, or (with
@@ -361,74 +248,8 @@ impl Multi {
 
     /// Attaches the app's pointer to a socket libcurl knows.
     pub fn assign(&self, fd: curl_socket_t, pointer: *mut c_void) -> Result<()> {
-        if self.owner.is_current() {
-            debug_assert_eq!(in_callback(Call::Assign), InCallback::Allowed);
-            return self.engine.assign(fd, pointer);
-        }
-        let _held = self.lock(Call::Assign)?;
+        let _entered = self.enter(Call::Assign)?;
         self.engine.assign(fd, pointer)
-    }
-
-    /// Moves transfers libcurl finished into the message queue; how many.
-    fn collect(&self, state: &mut State) -> usize {
-        self.apply_deferred(state);
-        let mut finished = 0;
-        while let Some(done) = self.engine.next_done() {
-            finished += state.books.complete(done.easy, done.result) as usize;
-        }
-        finished
-    }
-
-    /// Adds the descriptors to wait on to the sets; the highest, or -1 when
-    /// nothing is attached. Socket-driven, that is the epoll fd alone.
-    /// Walking, it is also every transfer's socket, as libcurl's fdset names
-    /// them; only while no descriptor can reach FD_SETSIZE, where libcurl's
-    /// fdset would skip it.
-    pub fn fdset(&self, mut sets: FdSets<'_>) -> Result<c_int> {
-        let mut held = self.lock(Call::Fdset)?;
-        let state = &mut held.state;
-        let complete = sets.write.is_some() && sets.exc.is_some();
-        // Once forbidden, the walk never comes back: no getrlimit per call.
-        if !state.walk.is_forbidden() && (!complete || !fd_limit_below_fd_setsize()) {
-            self.stop_walking(state);
-        }
-        let mut max_fd = -1;
-        if let (true, Some(read), Some(write), Some(exc)) =
-            (state.walk.is_on(), sets.read.as_deref_mut(), sets.write, sets.exc)
-        {
-            max_fd = self.engine.fdset(read, write, exc)?;
-        }
-        let fd = self.descriptor(state).filter(|&fd| (fd as usize) < libc::FD_SETSIZE);
-        if let (Some(fd), Some(read)) = (fd, sets.read) {
-            // SAFETY: `read` is a valid fd_set and fd < FD_SETSIZE.
-            unsafe { libc::FD_SET(fd, read) };
-            max_fd = max_fd.max(fd);
-        }
-        Ok(max_fd)
-    }
-
-    /// The one descriptor to wait on, for `curl_multi_waitfds` (None when
-    /// nothing is attached). Its caller polls it alone: no walking from now on.
-    pub fn waitfds(&self) -> Result<Option<c_int>> {
-        let mut held = self.lock(Call::Waitfds)?;
-        self.stop_walking(&mut held.state);
-        Ok(self.descriptor(&held.state))
-    }
-
-    /// The epoll fd, with its timer armed to the engine's deadline: the
-    /// caller is about to sleep on it.
-    fn descriptor(&self, state: &State) -> Option<c_int> {
-        self.arm_timer();
-        (state.books.attached() > 0).then(|| self.reactor.fd())
-    }
-
-    /// Arms the reactor's timer to the engine's deadline. Done only where
-    /// someone is about to sleep on the epoll fd, not at every timer
-    /// callback: arming is a syscall, and a due timer fires an interrupt.
-    fn arm_timer(&self) {
-        if let Err(e) = self.deadline.sync(&self.reactor) {
-            trace!("arm timer: {e}");
-        }
     }
 
     /// The attached easy handles (None from inside a callback).
@@ -464,111 +285,6 @@ impl Multi {
             MultiOpt::EnginePtr(opt, v) => self.engine.setopt_ptr(opt, v)?,
         }
         Ok(())
-    }
-
-    /// Waits for the multi's sockets, its deadline and the caller's `extra`
-    /// descriptors, at most `timeout`. The lock is not held while asleep, so
-    /// other threads may add, remove or wake meanwhile.
-    pub fn wait(&self, extra: &mut [curl_waitfd], timeout_ms: c_int, kind: WaitKind) -> Result<Waited> {
-        let call = match kind {
-            WaitKind::Wait => Call::Wait,
-            WaitKind::Poll => Call::Poll,
-            WaitKind::Select => Call::Select,
-        };
-        let mut held = self.lock(call)?;
-        let timeout = Duration::from_millis(u64::try_from(timeout_ms).map_err(|_| Error::BadFunctionArgument)?);
-        if held.state.walk.is_on() {
-            return self.walk_wait(&mut held.state, extra, timeout_ms, kind);
-        }
-        let idle = held.state.books.attached() == 0;
-        drop(held);
-        if kind == WaitKind::Wait && idle && extra.is_empty() {
-            return Ok(Waited::default());
-        }
-        let start = Instant::now();
-        let mut events = Events::with_capacity(256);
-        loop {
-            self.arm_timer();
-            let limit = match self.deadline.remaining() {
-                Some(d) if !idle => d.min(timeout),
-                _ => timeout,
-            };
-            let left = limit.saturating_sub(start.elapsed());
-            let mut fds = Vec::with_capacity(extra.len() + 2);
-            fds.push(pollfd(self.reactor.fd(), libc::POLLIN));
-            if kind == WaitKind::Poll {
-                fds.push(pollfd(self.reactor.wakeup_fd(), libc::POLLIN));
-            }
-            let skip = fds.len();
-            fds.extend(extra.iter().map(|w| pollfd(w.fd, to_poll_events(w.events))));
-            let ms = left.as_nanos().div_ceil(1_000_000).min(c_int::MAX as u128) as c_int;
-            // SAFETY: `fds` holds `fds.len()` initialised pollfd entries.
-            let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-            if rc < 0 {
-                let err = std::io::Error::last_os_error();
-                if err.kind() == std::io::ErrorKind::Interrupted {
-                    return Ok(Waited::default());
-                }
-                trace!("poll: {err}");
-                return Err(Error::UnrecoverablePoll);
-            }
-            let mut waited = Waited::default();
-            for (w, p) in extra.iter_mut().zip(&fds[skip..]) {
-                w.revents = from_poll_events(p.revents);
-                waited.ready += (w.revents != 0) as c_int;
-            }
-            let mut woken = kind == WaitKind::Poll && fds[1].revents != 0 && self.reactor.take_wakeup();
-            if fds[0].revents != 0 {
-                self.reactor.poll(&mut events, Some(Duration::ZERO)).map_err(|_| Error::UnrecoverablePoll)?;
-                for raw in events.iter() {
-                    match self.reactor.decode(raw) {
-                        Event::Socket(..) => waited.ready += 1,
-                        Event::Deadline => waited.deadline = true,
-                        Event::Wakeup if kind == WaitKind::Poll => woken |= self.reactor.take_wakeup(),
-                        Event::Wakeup => self.reactor.mute_wakeup(),
-                    }
-                }
-            }
-            waited.deadline |= !idle && self.deadline.remaining() == Some(Duration::ZERO);
-            if waited.ready > 0 || waited.deadline || woken || start.elapsed() >= limit {
-                return Ok(waited);
-            }
-        }
-    }
-
-    /// Walking, the wait is libcurl's own poll (the reactor's socket wishes
-    /// may be stale), with the wakeup descriptor for curl_multi_poll. The lock
-    /// stays held: libcurl's poll reads the transfers.
-    fn walk_wait(
-        &self,
-        state: &mut State,
-        extra: &mut [curl_waitfd],
-        timeout_ms: c_int,
-        kind: WaitKind,
-    ) -> Result<Waited> {
-        let mut fds: Vec<curl_waitfd> =
-            extra.iter().map(|w| curl_waitfd { fd: w.fd, events: w.events, revents: 0 }).collect();
-        if kind == WaitKind::Poll {
-            fds.push(curl_waitfd { fd: self.reactor.wakeup_fd(), events: curl_sys::CURL_WAIT_POLLIN, revents: 0 });
-        }
-        let start = Instant::now();
-        let mut ready = self.engine.poll(&mut fds, timeout_ms)?;
-        // libcurl's poll ends early, with nothing ready, when its own next
-        // timeout comes (by its clock, which may run ahead of the deadline's).
-        let early = start.elapsed() < Duration::from_millis(timeout_ms.max(0) as u64);
-        let mut extra_ready = 0;
-        for (w, f) in extra.iter_mut().zip(&fds) {
-            w.revents = f.revents;
-            extra_ready += (f.revents != 0) as c_int;
-        }
-        let woken = fds.get(extra.len()).is_some_and(|f| f.revents != 0);
-        if woken {
-            self.reactor.take_wakeup();
-            ready -= 1;
-        }
-        state.walk.waited((ready - extra_ready).max(0) as usize);
-        let deadline = (ready == 0 && !woken && early) || self.deadline.remaining() == Some(Duration::ZERO);
-        Ok(Waited { ready, deadline })
     }
 
     /// Makes a current or the next `curl_multi_poll` return. Thread-safe, lock-free.
@@ -634,70 +350,14 @@ impl EngineSink for Multi {
         self.app.timer(after)
     }
 
+    /// An accepted push is the application's transfer from now on: libcurl
+    /// adds it to the engine itself (through its public add_handle before
+    /// 8.22, internally since), so the books adopt it here.
     fn push(&self, parent: *mut CURL, pushed: *mut CURL, num_headers: usize, headers: *mut c_void) -> c_int {
-        self.app.push(parent, pushed, num_headers, headers)
+        let answer = self.app.push(parent, pushed, num_headers, headers);
+        if answer == CURL_PUSH_OK {
+            self.defer(Deferred::Adopt(pushed));
+        }
+        answer
     }
-}
-
-fn keep_first_error(outcome: &mut Result<()>, next: Result<()>) {
-    if outcome.is_ok() {
-        *outcome = next;
-    }
-}
-
-/// The caller's three fd_sets.
-pub struct FdSets<'a> {
-    pub read: Option<&'a mut libc::fd_set>,
-    pub write: Option<&'a mut libc::fd_set>,
-    pub exc: Option<&'a mut libc::fd_set>,
-}
-
-/// True when the process cannot open a descriptor at or past FD_SETSIZE.
-fn fd_limit_below_fd_setsize() -> bool {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit writes one rlimit, which lives on this stack frame.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur <= libc::FD_SETSIZE as libc::rlim_t
-    }
-}
-
-/// Readiness as libcurl's own poll reports it: hangup reads, error is both.
-fn happened(ready: Ready) -> Happened {
-    Happened {
-        readable: ready.readable || ready.hangup || ready.error,
-        writable: ready.writable || ready.error,
-        error: false,
-    }
-}
-
-fn pollfd(fd: c_int, events: libc::c_short) -> libc::pollfd {
-    libc::pollfd { fd, events, revents: 0 }
-}
-
-fn to_poll_events(curl: libc::c_short) -> libc::c_short {
-    let mut events = 0;
-    if curl & curl_sys::CURL_WAIT_POLLIN != 0 {
-        events |= libc::POLLIN;
-    }
-    if curl & curl_sys::CURL_WAIT_POLLPRI != 0 {
-        events |= libc::POLLPRI;
-    }
-    if curl & curl_sys::CURL_WAIT_POLLOUT != 0 {
-        events |= libc::POLLOUT;
-    }
-    events
-}
-
-fn from_poll_events(revents: libc::c_short) -> libc::c_short {
-    let mut curl = 0;
-    if revents & libc::POLLIN != 0 {
-        curl |= curl_sys::CURL_WAIT_POLLIN;
-    }
-    if revents & libc::POLLPRI != 0 {
-        curl |= curl_sys::CURL_WAIT_POLLPRI;
-    }
-    if revents & libc::POLLOUT != 0 {
-        curl |= curl_sys::CURL_WAIT_POLLOUT;
-    }
-    curl
 }

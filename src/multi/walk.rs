@@ -25,15 +25,14 @@ pub struct Walk {
     forbidden: bool,
 }
 
-/// A new Multi counts as all ready: a small one walks from its first
-/// perform, as stock libcurl does, until its looks say otherwise.
-impl Default for Walk {
-    fn default() -> Self {
-        Walk { on: false, share: 1024, waited: 0, forbidden: false }
-    }
-}
-
 impl Walk {
+    /// A new Multi counts as all ready: a small one walks from its first
+    /// perform, as stock libcurl does, until its looks say otherwise. Never
+    /// where the engine cannot walk (`allowed` false).
+    pub fn new(allowed: bool) -> Walk {
+        Walk { on: false, share: 1024, waited: 0, forbidden: !allowed }
+    }
+
     pub fn is_on(&self) -> bool {
         self.on
     }
@@ -87,7 +86,7 @@ mod tests {
 
     #[test]
     fn enters_at_three_eighths_ready_and_leaves_under_three_sixteenths() {
-        let mut walk = Walk::default();
+        let mut walk = Walk::new(true);
         settle(&mut walk, 35, 100);
         assert_eq!(walk.decide(100, true), None);
         settle(&mut walk, 40, 100);
@@ -102,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_new_multi_walks_and_empty_looks_change_nothing() {
-        let mut walk = Walk::default();
+        let mut walk = Walk::new(true);
         settle(&mut walk, 0, 0);
         assert_eq!(walk.decide(100, true), Some(true), "small and new: walk as stock does");
         settle(&mut walk, 0, 100);
@@ -111,7 +110,7 @@ mod tests {
 
     #[test]
     fn never_with_many_attached_none_attached_or_when_forbidden() {
-        let mut walk = Walk::default();
+        let mut walk = Walk::new(true);
         settle(&mut walk, MAX_ATTACHED + 1, MAX_ATTACHED + 1);
         assert_eq!(walk.decide(MAX_ATTACHED + 1, true), None);
         assert_eq!(walk.decide(0, true), None);

@@ -17,16 +17,16 @@ pub(super) use syscall;
 
 pub struct Epoll(OwnedFd);
 
-/// A reusable buffer of raw epoll events.
-pub struct Events(Vec<libc::epoll_event>);
+/// A reusable buffer of raw epoll events: (token, readiness) pairs.
+pub struct RawEvents(Vec<libc::epoll_event>);
 
-impl Events {
-    pub fn with_capacity(n: usize) -> Events {
-        Events(Vec::with_capacity(n.max(1)))
+impl RawEvents {
+    pub fn with_capacity(n: usize) -> RawEvents {
+        RawEvents(Vec::with_capacity(n.max(1)))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &libc::epoll_event> {
-        self.0.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Ready)> + '_ {
+        self.0.iter().map(|e| (e.u64, ready(e.events)))
     }
 }
 
@@ -41,7 +41,7 @@ fn mask(interest: Interest) -> u32 {
     bits
 }
 
-pub fn ready(bits: u32) -> Ready {
+fn ready(bits: u32) -> Ready {
     let has = |flag: i32| bits & flag as u32 != 0;
     Ready {
         readable: has(libc::EPOLLIN) || has(libc::EPOLLPRI),
@@ -77,7 +77,7 @@ impl Epoll {
         self.ctl(libc::EPOLL_CTL_DEL, fd, 0, Interest { read: false, write: false })
     }
 
-    pub fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+    pub fn wait(&self, events: &mut RawEvents, timeout: Option<Duration>) -> io::Result<()> {
         // Round up so a sub-millisecond wait never becomes a busy zero.
         let ms = match timeout {
             None => -1,

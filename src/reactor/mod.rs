@@ -9,10 +9,12 @@
 //! persist until it says otherwise. The wished interest of every socket is
 //! remembered, so each change is one `epoll_ctl`, and the sockets can leave
 //! the set while someone else watches them ([`Reactor::pause`]) and come back
-//! as they are wished by then.
+//! as they are wished by then. The reactor acknowledges its own descriptors
+//! (timer, due, wakeup) as it polls: callers see typed [`Event`]s only.
 //! Must not know about libcurl: no curl types here.
 
 mod epoll;
+mod sleep;
 mod timer;
 mod waker;
 
@@ -22,8 +24,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use epoll::Epoll;
-pub use epoll::Events;
+use epoll::{Epoll, RawEvents};
+pub use sleep::{Extra, PollBits};
 use timer::Timer;
 use waker::Waker;
 
@@ -54,8 +56,24 @@ pub enum Event {
     Socket(RawFd, Ready),
     /// The deadline set with [`Reactor::arm`] passed.
     Deadline,
-    /// [`Reactor::wake`] was called and the wakeup is still pending.
-    Wakeup,
+}
+
+/// A reusable buffer of what one [`Reactor::poll`] saw.
+pub struct Events(RawEvents);
+
+impl Events {
+    pub fn with_capacity(n: usize) -> Events {
+        Events(RawEvents::with_capacity(n))
+    }
+
+    /// What was seen; reading it has no side effects.
+    pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
+        self.0.iter().filter_map(|(token, ready)| match token {
+            TIMER | DUE => Some(Event::Deadline),
+            WAKER => None,
+            fd => Some(Event::Socket(fd as RawFd, ready)),
+        })
+    }
 }
 
 pub struct Reactor {
@@ -66,6 +84,7 @@ pub struct Reactor {
     due_set: AtomicBool,
     waker: Waker,
     sockets: Mutex<Sockets>,
+    scratch: sleep::ScratchCell,
 }
 
 /// Socket interest, indexed by fd number; in the epoll set unless paused.
@@ -91,7 +110,15 @@ impl Reactor {
         epoll.add(timer.as_raw_fd(), TIMER, Interest { read: true, write: false })?;
         epoll.add(due.as_raw_fd(), DUE, Interest { read: true, write: false })?;
         epoll.add(waker.as_raw_fd(), WAKER, Interest { read: true, write: false })?;
-        Ok(Reactor { epoll, timer, due, due_set: AtomicBool::new(false), waker, sockets: Mutex::default() })
+        Ok(Reactor {
+            epoll,
+            timer,
+            due,
+            due_set: AtomicBool::new(false),
+            waker,
+            sockets: Mutex::default(),
+            scratch: Default::default(),
+        })
     }
 
     /// The descriptor that is readable whenever a socket is ready, the
@@ -101,7 +128,7 @@ impl Reactor {
     }
 
     /// The eventfd behind [`Reactor::wake`], for callers that wait on it directly.
-    pub fn wakeup_fd(&self) -> RawFd {
+    pub(crate) fn wakeup_fd(&self) -> RawFd {
         self.waker.as_raw_fd()
     }
 
@@ -203,30 +230,35 @@ impl Reactor {
 
     /// Keeps a pending wakeup pending but stops it making the epoll fd
     /// readable, so loops that do not consume wakeups do not spin on it.
-    pub fn mute_wakeup(&self) {
+    fn mute_wakeup(&self) {
         let _ = self.epoll.modify(self.waker.as_raw_fd(), WAKER, Interest { read: false, write: false });
     }
 
     /// Collects what is ready into `events`, waiting at most `timeout`
-    /// (None: no limit). A passed deadline is reported once and cleared.
+    /// (None: no limit). A passed deadline is acknowledged here and reported
+    /// once; a pending wakeup is not reported (only [`Reactor::sleep`] with
+    /// wakeups takes it) and stops making the epoll fd readable.
     pub fn poll(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        self.epoll.wait(events, timeout)
-    }
-
-    /// Turns one raw epoll event into what it means.
-    pub fn decode(&self, raw: &libc::epoll_event) -> Event {
-        match raw.u64 {
-            TIMER => {
-                self.timer.clear();
-                Event::Deadline
+        self.epoll.wait(&mut events.0, timeout)?;
+        for (token, _) in events.0.iter() {
+            match token {
+                TIMER => self.timer.clear(),
+                DUE => self.clear_due(),
+                WAKER => self.mute_wakeup(),
+                _ => {}
             }
-            DUE => {
-                self.clear_due();
-                Event::Deadline
-            }
-            WAKER => Event::Wakeup,
-            fd => Event::Socket(fd as RawFd, epoll::ready(raw.events)),
         }
+        Ok(())
+    }
+}
+
+/// True when the process cannot open a descriptor at or past FD_SETSIZE
+/// (its soft RLIMIT_NOFILE is at most that).
+pub fn fd_limit_within_fd_setsize() -> bool {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit, which lives on this stack frame.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur <= libc::FD_SETSIZE as libc::rlim_t
     }
 }
 
@@ -238,7 +270,7 @@ mod tests {
     fn all(reactor: &Reactor, timeout: Option<Duration>) -> Vec<Event> {
         let mut events = Events::with_capacity(16);
         reactor.poll(&mut events, timeout).unwrap();
-        events.iter().map(|e| reactor.decode(e)).collect()
+        events.iter().collect()
     }
 
     #[test]
@@ -296,14 +328,49 @@ mod tests {
     }
 
     #[test]
-    fn wakeup_stays_pending_until_taken_and_can_be_muted() {
+    fn a_wakeup_is_muted_by_poll_and_taken_only_by_a_sleep_that_wants_it() {
         let reactor = Reactor::new().unwrap();
         reactor.wake().unwrap();
         reactor.wake().unwrap();
-        assert_eq!(all(&reactor, Some(Duration::ZERO)), vec![Event::Wakeup]);
-        reactor.mute_wakeup();
-        assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
-        assert!(reactor.take_wakeup(), "muted wakeup is still pending");
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty(), "poll does not report it");
+        let none: &mut [Fd] = &mut [];
+        let slept = reactor.sleep(none, Duration::ZERO, false).unwrap();
+        assert!(!slept.woken, "muted: the epoll fd is quiet, and this sleep takes no wakeups");
+        let slept = reactor.sleep(none, Duration::from_secs(5), true).unwrap();
+        assert!(slept.woken, "still pending");
         assert!(!reactor.take_wakeup(), "wakeups collapse into one");
+    }
+
+    struct Fd(RawFd, PollBits);
+
+    impl Extra for Fd {
+        fn fd(&self) -> RawFd {
+            self.0
+        }
+        fn wanted(&self) -> PollBits {
+            PollBits { read: true, ..PollBits::default() }
+        }
+        fn seen(&mut self, bits: PollBits) {
+            self.1 = bits;
+        }
+    }
+
+    #[test]
+    fn sleep_reports_extra_descriptors_sockets_and_the_deadline() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let (c, mut d) = UnixStream::pair().unwrap();
+        reactor.watch(c.as_raw_fd(), Interest { read: true, write: false }).unwrap();
+        let mut extra = [Fd(a.as_raw_fd(), PollBits::default())];
+        let slept = reactor.sleep(&mut extra, Duration::from_millis(1), false).unwrap();
+        assert_eq!((slept.extra, slept.sockets, slept.deadline), (0, 0, false));
+        std::io::Write::write_all(&mut b, b"x").unwrap();
+        std::io::Write::write_all(&mut d, b"x").unwrap();
+        reactor.arm(Some(Duration::ZERO)).unwrap();
+        let slept = reactor.sleep(&mut extra, Duration::from_secs(5), false).unwrap();
+        assert_eq!((slept.extra, slept.sockets, slept.deadline), (1, 1, true));
+        assert!(extra[0].1.read);
+        let slept = reactor.sleep(&mut extra, Duration::ZERO, false).unwrap();
+        assert!(!slept.deadline, "acknowledged by the sleep that saw it");
     }
 }

@@ -63,7 +63,9 @@ pub fn doctor() -> Result<(), String> {
             } else {
                 "other"
             };
+            let (bound, provided) = bound.split_once("; curlmux provides: ").unwrap_or((&bound, "?"));
             println!("libcurl:  {bound}");
+            println!("provides: {provided} (what the bound libcurl lacks, curlmux gives its own multis)");
             println!("flavour:  {flavour}");
             println!(
                 "note:     a program that links libcurl itself gets curlmux bound to that one; \

@@ -1,0 +1,148 @@
+//! The drive loop: readiness from the reactor to the engine, finished
+//! transfers from the engine to the books.
+//!
+//! Owns: `perform`, the choice between socket_action driving and libcurl's
+//! own walk (walk.rs decides, this file switches), catching up after a walk,
+//! and moving completions into the message queue. Must not sleep.
+
+use std::ffi::c_int;
+use std::time::Duration;
+
+use super::{Call, Multi, State};
+use crate::debug::trace;
+use crate::engine::Happened;
+use crate::error::{Error, Result};
+use crate::reactor::{Event, Ready};
+
+/// Rounds of "drain readiness, act, run timers" one perform may do while
+/// each round still finds work; enough for connect → send → receive on loopback.
+const MAX_ROUNDS: usize = 4;
+/// Events taken from the reactor per round.
+pub(super) const EVENTS_PER_ROUND: usize = 1024;
+
+impl Multi {
+    pub fn perform(&self) -> Result<c_int> {
+        let mut held = self.lock(Call::Perform)?;
+        crate::panic::injected("perform");
+        self.steer(&mut held.state);
+        self.catch_up(&mut held.state)?;
+        if held.state.walk.is_on() {
+            self.walk(&mut held.state)?;
+        } else {
+            self.drive(&mut held.state)?;
+        }
+        Ok(held.state.books.running() as c_int)
+    }
+
+    /// Chooses how to drive (walk.rs). Leaving the walk, the sockets go back
+    /// into the epoll set as last wished; what libcurl changed meanwhile is
+    /// asked at the next call that may drive transfers (`catch_up`).
+    pub(super) fn steer(&self, state: &mut State) {
+        match state.walk.decide(state.books.attached(), !self.app.drives()) {
+            Some(true) => {
+                trace!("walk: on, {} attached", state.books.attached());
+                self.reactor.pause();
+            }
+            Some(false) => {
+                trace!("walk: off, {} attached", state.books.attached());
+                self.reactor.resume();
+                state.stale = true;
+            }
+            None => {}
+        }
+    }
+
+    /// After a walk: libcurl reports every socket change (its walk plus
+    /// `curl_multi_socket_all`, which runs transfers and their callbacks:
+    /// only perform and socket_action may), and the deadline is its own again.
+    pub(super) fn catch_up(&self, state: &mut State) -> Result<()> {
+        if !std::mem::take(&mut state.stale) {
+            return Ok(());
+        }
+        let outcome = self.engine.run_all();
+        self.collect(state);
+        self.deadline.set(self.engine.timeout()?);
+        outcome
+    }
+
+    /// Stops walking for good: the caller needs the socket wishes live. Until
+    /// a perform catches up, the deadline reads as due, so that a caller
+    /// sleeping on the wishes wakes at once to perform.
+    pub(super) fn stop_walking(&self, state: &mut State) {
+        state.walk.forbid();
+        self.steer(state);
+        if state.stale {
+            self.deadline.set(Some(Duration::ZERO));
+        }
+    }
+
+    /// libcurl's own walk over its transfers; how many were ready (the last
+    /// wait's count, or how many finished) tells the next choice.
+    fn walk(&self, state: &mut State) -> Result<()> {
+        // Nobody drains the epoll fd while walking: take back a due signal.
+        self.deadline.take_due();
+        self.reactor.clear_due();
+        let outcome = self.engine.perform();
+        let finished = self.collect(state);
+        state.walk.walked(finished, state.books.attached());
+        outcome
+    }
+
+    /// Hands every ready socket and a due deadline to the engine, then moves
+    /// finished transfers to the message queue. Each ready socket costs one
+    /// `socket_action`, so idle transfers cost nothing; how many were ready
+    /// feeds the choice to walk instead (walk.rs).
+    fn drive(&self, state: &mut State) -> Result<()> {
+        let mut outcome = Ok(());
+        let mut seen = 0;
+        for _ in 0..MAX_ROUNDS {
+            self.reactor.poll(&mut state.events, Some(Duration::ZERO)).map_err(|e| {
+                trace!("epoll_wait: {e}");
+                Error::UnrecoverablePoll
+            })?;
+            let due = self.deadline.take_due();
+            let mut sockets = 0;
+            for event in state.events.iter() {
+                if let Event::Socket(fd, ready) = event {
+                    sockets += 1;
+                    keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(ready)));
+                }
+            }
+            if due {
+                keep_first_error(&mut outcome, self.engine.timeout_expired());
+            }
+            seen += sockets;
+            if sockets == 0 && !due {
+                break;
+            }
+            self.collect(state);
+        }
+        state.walk.saw(seen, state.books.attached());
+        outcome
+    }
+
+    /// Moves transfers libcurl finished into the message queue; how many.
+    pub(super) fn collect(&self, state: &mut State) -> usize {
+        self.apply_deferred(state);
+        let mut finished = 0;
+        while let Some(done) = self.engine.next_done() {
+            finished += state.books.complete(done.easy, done.result) as usize;
+        }
+        finished
+    }
+}
+
+fn keep_first_error(outcome: &mut Result<()>, next: Result<()>) {
+    if outcome.is_ok() {
+        *outcome = next;
+    }
+}
+
+/// Readiness as libcurl's own poll reports it: hangup reads, error is both.
+fn happened(ready: Ready) -> Happened {
+    Happened {
+        readable: ready.readable || ready.hangup || ready.error,
+        writable: ready.writable || ready.error,
+        error: false,
+    }
+}

@@ -1,0 +1,217 @@
+//! Waiting: `curl_multi_wait`/`poll`, `curlmux_select`, and the descriptors
+//! `curl_multi_fdset` and `curl_multi_waitfds` hand out.
+//!
+//! Owns: how long a wait sleeps (the caller's timeout against the engine's
+//! deadline, what "nothing to wait on" means for each kind of wait) and what
+//! it reports. The sleeping itself is the reactor's ([`Reactor::sleep`]), or
+//! libcurl's own poll while libcurl walks.
+//!
+//! [`Reactor::sleep`]: crate::reactor::Reactor::sleep
+
+use std::ffi::c_int;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use curl_sys::{CURL_WAIT_POLLIN, CURL_WAIT_POLLOUT, CURL_WAIT_POLLPRI, curl_waitfd};
+
+use super::{Call, Multi, State};
+use crate::debug::trace;
+use crate::error::{Error, Result};
+use crate::reactor::{self, Extra, PollBits};
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Waited {
+    /// Descriptors with events: the multi's sockets and the caller's extra ones.
+    pub ready: c_int,
+    /// The engine's deadline came: there is timer work to do.
+    pub deadline: bool,
+}
+
+/// Which wait: they differ in what they do when idle and about wakeups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitKind {
+    /// `curl_multi_wait`: returns at once with nothing to wait on; ignores wakeups.
+    Wait,
+    /// `curl_multi_poll`: sleeps even when idle; a wakeup ends it.
+    Poll,
+    /// `curlmux_select`: sleeps even when idle; ignores wakeups.
+    Select,
+}
+
+/// The caller's three fd_sets.
+pub struct FdSets<'a> {
+    pub read: Option<&'a mut libc::fd_set>,
+    pub write: Option<&'a mut libc::fd_set>,
+    pub exc: Option<&'a mut libc::fd_set>,
+}
+
+/// The caller's `struct curl_waitfd` entries, slept on in place.
+impl Extra for curl_waitfd {
+    fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    fn wanted(&self) -> PollBits {
+        PollBits {
+            read: self.events & CURL_WAIT_POLLIN != 0,
+            pri: self.events & CURL_WAIT_POLLPRI != 0,
+            write: self.events & CURL_WAIT_POLLOUT != 0,
+        }
+    }
+
+    fn seen(&mut self, bits: PollBits) {
+        self.revents = (bits.read as libc::c_short * CURL_WAIT_POLLIN)
+            | (bits.pri as libc::c_short * CURL_WAIT_POLLPRI)
+            | (bits.write as libc::c_short * CURL_WAIT_POLLOUT);
+    }
+}
+
+impl Multi {
+    /// Adds the descriptors to wait on to the sets; the highest, or -1 when
+    /// nothing is attached. Socket-driven, that is the epoll fd alone.
+    /// Walking, it is also every transfer's socket, as libcurl's fdset names
+    /// them; only while no descriptor can reach FD_SETSIZE, where libcurl's
+    /// fdset would skip it.
+    pub fn fdset(&self, mut sets: FdSets<'_>) -> Result<c_int> {
+        let mut held = self.lock(Call::Fdset)?;
+        let state = &mut held.state;
+        let complete = sets.write.is_some() && sets.exc.is_some();
+        // Once forbidden, the walk never comes back: no getrlimit per call.
+        if !state.walk.is_forbidden() && (!complete || !reactor::fd_limit_within_fd_setsize()) {
+            self.stop_walking(state);
+        }
+        let mut max_fd = -1;
+        if let (true, Some(read), Some(write), Some(exc)) =
+            (state.walk.is_on(), sets.read.as_deref_mut(), sets.write, sets.exc)
+        {
+            max_fd = self.engine.fdset(read, write, exc)?;
+        }
+        let fd = self.descriptor(state).filter(|&fd| (fd as usize) < libc::FD_SETSIZE);
+        if let (Some(fd), Some(read)) = (fd, sets.read) {
+            // SAFETY: `read` is a valid fd_set and fd < FD_SETSIZE.
+            unsafe { libc::FD_SET(fd, read) };
+            max_fd = max_fd.max(fd);
+        }
+        Ok(max_fd)
+    }
+
+    /// The one descriptor to wait on, for `curl_multi_waitfds` (None when
+    /// nothing is attached). Its caller polls it alone: no walking from now on.
+    pub fn waitfds(&self) -> Result<Option<c_int>> {
+        let mut held = self.lock(Call::Waitfds)?;
+        self.stop_walking(&mut held.state);
+        Ok(self.descriptor(&held.state))
+    }
+
+    /// The epoll fd, with its timer armed to the engine's deadline: the
+    /// caller is about to sleep on it.
+    fn descriptor(&self, state: &State) -> Option<c_int> {
+        self.arm_timer();
+        (state.books.attached() > 0).then(|| self.reactor.fd())
+    }
+
+    /// Arms the reactor's timer to the engine's deadline. Done only where
+    /// someone is about to sleep on the epoll fd, not at every timer
+    /// callback: arming is a syscall, and a due timer fires an interrupt.
+    fn arm_timer(&self) {
+        if let Err(e) = self.deadline.sync(&self.reactor) {
+            trace!("arm timer: {e}");
+        }
+    }
+
+    /// Waits for the multi's sockets, its deadline and the caller's `extra`
+    /// descriptors, at most `timeout`. The lock is not held while asleep, so
+    /// other threads may add, remove or wake meanwhile.
+    pub fn wait(&self, extra: &mut [curl_waitfd], timeout_ms: c_int, kind: WaitKind) -> Result<Waited> {
+        let call = match kind {
+            WaitKind::Wait => Call::Wait,
+            WaitKind::Poll => Call::Poll,
+            WaitKind::Select => Call::Select,
+        };
+        let mut held = self.lock(call)?;
+        let timeout = Duration::from_millis(u64::try_from(timeout_ms).map_err(|_| Error::BadFunctionArgument)?);
+        if held.state.walk.is_on() {
+            return self.walk_wait(&mut held.state, extra, timeout_ms, kind);
+        }
+        let idle = held.state.books.attached() == 0;
+        drop(held);
+        if kind == WaitKind::Wait && idle && extra.is_empty() {
+            return Ok(Waited::default());
+        }
+        let start = Instant::now();
+        loop {
+            self.arm_timer();
+            let limit = match self.deadline.remaining() {
+                Some(d) if !idle => d.min(timeout),
+                _ => timeout,
+            };
+            let left = limit.saturating_sub(start.elapsed());
+            let slept = self.reactor.sleep(extra, left, kind == WaitKind::Poll).map_err(|e| {
+                trace!("poll: {e}");
+                Error::UnrecoverablePoll
+            })?;
+            let waited = Waited {
+                ready: (slept.sockets + slept.extra) as c_int,
+                deadline: slept.deadline || (!idle && self.deadline.remaining() == Some(Duration::ZERO)),
+            };
+            if waited.ready > 0 || waited.deadline || slept.woken || start.elapsed() >= limit {
+                return Ok(waited);
+            }
+        }
+    }
+
+    /// Walking, the wait is libcurl's own poll (the reactor's socket wishes
+    /// may be stale), with the wakeup descriptor for curl_multi_poll. The lock
+    /// stays held: libcurl's poll reads the transfers.
+    fn walk_wait(
+        &self,
+        state: &mut State,
+        extra: &mut [curl_waitfd],
+        timeout_ms: c_int,
+        kind: WaitKind,
+    ) -> Result<Waited> {
+        // curl_multi_poll's wakeup descriptor goes after the caller's; the
+        // others poll the caller's array as it is.
+        const INLINE: usize = 8;
+        let wakeup = self.reactor.wakeup_fd();
+        let waitfd = |fd, events| curl_waitfd { fd, events, revents: 0 };
+        let mut inline: [curl_waitfd; INLINE + 1] = std::array::from_fn(|_| waitfd(wakeup, CURL_WAIT_POLLIN));
+        let mut heap = Vec::new();
+        let fds: &mut [curl_waitfd] = match kind {
+            WaitKind::Poll if extra.len() <= INLINE => {
+                for (to, from) in inline.iter_mut().zip(extra.iter()) {
+                    *to = waitfd(from.fd, from.events);
+                }
+                &mut inline[..=extra.len()]
+            }
+            WaitKind::Poll => {
+                heap.extend(extra.iter().map(|w| waitfd(w.fd, w.events)));
+                heap.push(waitfd(wakeup, CURL_WAIT_POLLIN));
+                &mut heap
+            }
+            _ => extra,
+        };
+        let start = Instant::now();
+        let mut ready = self.engine.poll(fds, timeout_ms)?;
+        // libcurl's poll ends early, with nothing ready, when its own next
+        // timeout comes (by its clock, which may run ahead of the deadline's).
+        let early = start.elapsed() < Duration::from_millis(timeout_ms.max(0) as u64);
+        let n = fds.len() - (kind == WaitKind::Poll) as usize;
+        let woken = kind == WaitKind::Poll && fds[n].revents != 0;
+        let extra_ready = fds[..n].iter().filter(|f| f.revents != 0).count() as c_int;
+        if kind == WaitKind::Poll {
+            let polled = if extra.len() <= INLINE { &inline[..] } else { &heap[..] };
+            for (to, from) in extra.iter_mut().zip(polled) {
+                to.revents = from.revents;
+            }
+        }
+        if woken {
+            self.reactor.take_wakeup();
+            ready -= 1;
+        }
+        state.walk.waited((ready - extra_ready).max(0) as usize);
+        let deadline = (ready == 0 && !woken && early) || self.deadline.remaining() == Some(Duration::ZERO);
+        Ok(Waited { ready, deadline })
+    }
+}

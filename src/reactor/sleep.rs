@@ -1,0 +1,126 @@
+//! Sleeping on the reactor beside the caller's own descriptors: one `poll(2)`
+//! over the epoll fd, the waker (when the caller takes wakeups) and the
+//! caller's extra descriptors, then a drain of what the epoll fd had.
+//!
+//! The caller's descriptors are read and written through [`Extra`], so a
+//! caller keeps its own array; the `pollfd` array and the event buffer are
+//! the reactor's, reused from call to call.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::{Event, Events, Reactor};
+
+/// poll(2) bits of a caller's descriptor, wanted or seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PollBits {
+    pub read: bool,
+    pub pri: bool,
+    pub write: bool,
+}
+
+impl PollBits {
+    fn events(self) -> libc::c_short {
+        (self.read as libc::c_short * libc::POLLIN)
+            | (self.pri as libc::c_short * libc::POLLPRI)
+            | (self.write as libc::c_short * libc::POLLOUT)
+    }
+
+    fn from_revents(revents: libc::c_short) -> PollBits {
+        PollBits {
+            read: revents & libc::POLLIN != 0,
+            pri: revents & libc::POLLPRI != 0,
+            write: revents & libc::POLLOUT != 0,
+        }
+    }
+
+    pub fn any(self) -> bool {
+        self.read || self.pri || self.write
+    }
+}
+
+/// A descriptor of the caller's to sleep on too.
+pub trait Extra {
+    fn fd(&self) -> RawFd;
+    fn wanted(&self) -> PollBits;
+    /// What poll saw on it (all false when nothing).
+    fn seen(&mut self, bits: PollBits);
+}
+
+/// How one sleep ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Slept {
+    /// Watched sockets with events.
+    pub sockets: usize,
+    /// Extra descriptors with events.
+    pub extra: usize,
+    /// The armed deadline passed (acknowledged).
+    pub deadline: bool,
+    /// A wakeup was pending and is now taken (only when wakeups were asked for).
+    pub woken: bool,
+}
+
+/// Buffers one sleep needs; a second thread sleeping at the same time gets fresh ones.
+#[derive(Default)]
+pub(super) struct Scratch {
+    pollfds: Vec<libc::pollfd>,
+    events: Option<Events>,
+}
+
+/// Socket events counted per sleep: libcurl's wait counts them too.
+const SLEEP_EVENTS: usize = 256;
+
+impl Reactor {
+    /// Sleeps at most `timeout` until a watched socket is ready, the deadline
+    /// passes, one of `extra` has an event or (with `wakeups`) a wakeup is
+    /// pending, which is then taken. A signal ends it early with nothing seen.
+    pub fn sleep<E: Extra>(&self, extra: &mut [E], timeout: Duration, wakeups: bool) -> io::Result<Slept> {
+        let mut fresh = Scratch::default();
+        let mut held = self.scratch.try_lock();
+        let scratch = match held.as_deref_mut() {
+            Ok(s) => s,
+            Err(_) => &mut fresh,
+        };
+        let fds = &mut scratch.pollfds;
+        fds.clear();
+        fds.push(pollfd(self.fd(), libc::POLLIN));
+        if wakeups {
+            fds.push(pollfd(self.wakeup_fd(), libc::POLLIN));
+        }
+        let skip = fds.len();
+        fds.extend(extra.iter().map(|e| pollfd(e.fd(), e.wanted().events())));
+        let ms = timeout.as_nanos().div_ceil(1_000_000).min(libc::c_int::MAX as u128) as libc::c_int;
+        // SAFETY: `fds` holds `fds.len()` initialised pollfd entries.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if rc < 0 {
+            let err = io::Error::last_os_error();
+            return if err.kind() == io::ErrorKind::Interrupted { Ok(Slept::default()) } else { Err(err) };
+        }
+        let mut slept = Slept::default();
+        for (e, p) in extra.iter_mut().zip(&fds[skip..]) {
+            let bits = PollBits::from_revents(p.revents);
+            slept.extra += bits.any() as usize;
+            e.seen(bits);
+        }
+        slept.woken = wakeups && fds[1].revents != 0 && self.take_wakeup();
+        if fds[0].revents != 0 {
+            let events = scratch.events.get_or_insert_with(|| Events::with_capacity(SLEEP_EVENTS));
+            self.poll(events, Some(Duration::ZERO))?;
+            for event in events.iter() {
+                match event {
+                    Event::Socket(..) => slept.sockets += 1,
+                    Event::Deadline => slept.deadline = true,
+                }
+            }
+        }
+        Ok(slept)
+    }
+}
+
+pub(super) type ScratchCell = Mutex<Scratch>;
+
+fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
+    libc::pollfd { fd, events, revents: 0 }
+}
