@@ -85,7 +85,9 @@ const char *curlmux_version(void);
 
 /**
  * Describes the libcurl curlmux bound to, e.g. "/usr/lib/x86_64-linux-gnu/
- * libcurl.so.4 (next in the global scope) libcurl/7.88.1 OpenSSL/3.0.17 …",
+ * libcurl.so.4 (next in the global scope) libcurl/7.88.1 OpenSSL/3.0.17 …;
+ * curlmux provides: curl_multi_get_handles, curl_multi_waitfds" (the multi
+ * functions that libcurl lacks, which curlmux gives its own multis),
  * binding first if needed. NULL when no libcurl can be found. The string is
  * static.
  */
@@ -130,7 +132,11 @@ CURLMcode curl_multi_cleanup(CURLM *multi);
  * Returns `CURLM_OK`; `CURLM_BAD_HANDLE` (bad multi), `CURLM_BAD_EASY_HANDLE`
  * (NULL or not an easy handle), `CURLM_ADDED_ALREADY` (the easy is in this
  * or another multi), `CURLM_RECURSIVE_API_CALL` (from inside a callback),
- * in that order of checking.
+ * in that order of checking. From inside a callback the bound libcurl
+ * answers in its own order (7.82 and later); bound to an older one, whose
+ * socket, timer and write callbacks may add and remove (and then crash),
+ * curlmux answers `CURLM_RECURSIVE_API_CALL` itself, here and in
+ * `curl_multi_remove_handle`.
  *
  * # Safety
  * `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
@@ -145,7 +151,10 @@ CURLMcode curl_multi_add_handle(CURLM *multi, CURL *easy);
  *
  * Returns `CURLM_OK`, also for an easy in no multi; `CURLM_BAD_HANDLE` (bad
  * multi); `CURLM_BAD_EASY_HANDLE` (NULL, not an easy, or attached to another
- * multi); `CURLM_RECURSIVE_API_CALL` (from inside a callback).
+ * multi); `CURLM_RECURSIVE_API_CALL` (from inside a callback). Bound to a
+ * libcurl older than 7.70, an easy attached to another multi gets
+ * `CURLM_OK`, as that libcurl answers, and is left where it is (that
+ * libcurl would unlink it from the wrong multi).
  *
  * # Safety
  * `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
@@ -216,8 +225,9 @@ CURLMcode curl_multi_fdset(CURLM *multi,
  * the multi's and the extra ones.
  *
  * Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_RECURSIVE_API_CALL` (from
- * inside a callback); `CURLM_BAD_FUNCTION_ARGUMENT` (negative timeout);
- * `CURLM_UNRECOVERABLE_POLL`. Other threads may use the multi meanwhile,
+ * inside a callback); `CURLM_BAD_FUNCTION_ARGUMENT` (negative timeout; a
+ * libcurl older than 7.69 instead waits without a limit of its own, and so
+ * does curlmux bound to it); `CURLM_UNRECOVERABLE_POLL`. Other threads may use the multi meanwhile,
  * except while libcurl walks the transfers (see `curl_multi_perform`):
  * then the wait is libcurl's own and other calls wait for it.
  *
@@ -235,6 +245,9 @@ CURLMcode curl_multi_wait(CURLM *multi,
  * As `curl_multi_wait`, but sleeps up to `timeout_ms` even when there is
  * nothing to wait on, and returns early when `curl_multi_wakeup` is called
  * (before or during the call). The wakeup is not counted in `*numfds`.
+ * A negative timeout is `CURLM_BAD_FUNCTION_ARGUMENT`. libcurl 7.66's
+ * function: curlmux provides it whatever libcurl it binds to; for a multi
+ * curlmux did not make, a libcurl without it answers `CURLM_BAD_HANDLE`.
  *
  * # Safety
  * As for `curl_multi_wait`.
@@ -248,7 +261,9 @@ CURLMcode curl_multi_poll(CURLM *multi,
 /**
  * Makes a current or the next `curl_multi_poll` on this multi return
  * early. Safe to call from any thread at any time, also from callbacks;
- * several wakeups before a poll collapse into one.
+ * several wakeups before a poll collapse into one. libcurl 7.68's function:
+ * curlmux provides it whatever libcurl it binds to; for a multi curlmux did
+ * not make, a libcurl without it answers `CURLM_BAD_HANDLE`.
  *
  * Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_WAKEUP_FAILURE`.
  *

@@ -56,7 +56,9 @@ pub extern "C" fn curlmux_version() -> *const c_char {
 }
 
 /// Describes the libcurl curlmux bound to, e.g. "/usr/lib/x86_64-linux-gnu/
-/// libcurl.so.4 (next in the global scope) libcurl/7.88.1 OpenSSL/3.0.17 …",
+/// libcurl.so.4 (next in the global scope) libcurl/7.88.1 OpenSSL/3.0.17 …;
+/// curlmux provides: curl_multi_get_handles, curl_multi_waitfds" (the multi
+/// functions that libcurl lacks, which curlmux gives its own multis),
 /// binding first if needed. NULL when no libcurl can be found. The string is
 /// static.
 #[unsafe(no_mangle)]

@@ -86,7 +86,11 @@ pub unsafe extern "C" fn curl_multi_cleanup(multi: *mut CURLM) -> CURLMcode {
 /// Returns `CURLM_OK`; `CURLM_BAD_HANDLE` (bad multi), `CURLM_BAD_EASY_HANDLE`
 /// (NULL or not an easy handle), `CURLM_ADDED_ALREADY` (the easy is in this
 /// or another multi), `CURLM_RECURSIVE_API_CALL` (from inside a callback),
-/// in that order of checking.
+/// in that order of checking. From inside a callback the bound libcurl
+/// answers in its own order (7.82 and later); bound to an older one, whose
+/// socket, timer and write callbacks may add and remove (and then crash),
+/// curlmux answers `CURLM_RECURSIVE_API_CALL` itself, here and in
+/// `curl_multi_remove_handle`.
 ///
 /// # Safety
 /// `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
@@ -102,7 +106,10 @@ pub unsafe extern "C" fn curl_multi_add_handle(multi: *mut CURLM, easy: *mut CUR
 ///
 /// Returns `CURLM_OK`, also for an easy in no multi; `CURLM_BAD_HANDLE` (bad
 /// multi); `CURLM_BAD_EASY_HANDLE` (NULL, not an easy, or attached to another
-/// multi); `CURLM_RECURSIVE_API_CALL` (from inside a callback).
+/// multi); `CURLM_RECURSIVE_API_CALL` (from inside a callback). Bound to a
+/// libcurl older than 7.70, an easy attached to another multi gets
+/// `CURLM_OK`, as that libcurl answers, and is left where it is (that
+/// libcurl would unlink it from the wrong multi).
 ///
 /// # Safety
 /// `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
@@ -226,8 +233,9 @@ unsafe fn wait_on(
 /// the multi's and the extra ones.
 ///
 /// Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_RECURSIVE_API_CALL` (from
-/// inside a callback); `CURLM_BAD_FUNCTION_ARGUMENT` (negative timeout);
-/// `CURLM_UNRECOVERABLE_POLL`. Other threads may use the multi meanwhile,
+/// inside a callback); `CURLM_BAD_FUNCTION_ARGUMENT` (negative timeout; a
+/// libcurl older than 7.69 instead waits without a limit of its own, and so
+/// does curlmux bound to it); `CURLM_UNRECOVERABLE_POLL`. Other threads may use the multi meanwhile,
 /// except while libcurl walks the transfers (see `curl_multi_perform`):
 /// then the wait is libcurl's own and other calls wait for it.
 ///
@@ -255,6 +263,9 @@ pub unsafe extern "C" fn curl_multi_wait(
 /// As `curl_multi_wait`, but sleeps up to `timeout_ms` even when there is
 /// nothing to wait on, and returns early when `curl_multi_wakeup` is called
 /// (before or during the call). The wakeup is not counted in `*numfds`.
+/// A negative timeout is `CURLM_BAD_FUNCTION_ARGUMENT`. libcurl 7.66's
+/// function: curlmux provides it whatever libcurl it binds to; for a multi
+/// curlmux did not make, a libcurl without it answers `CURLM_BAD_HANDLE`.
 ///
 /// # Safety
 /// As for `curl_multi_wait`.
@@ -278,7 +289,9 @@ pub unsafe extern "C" fn curl_multi_poll(
 
 /// Makes a current or the next `curl_multi_poll` on this multi return
 /// early. Safe to call from any thread at any time, also from callbacks;
-/// several wakeups before a poll collapse into one.
+/// several wakeups before a poll collapse into one. libcurl 7.68's function:
+/// curlmux provides it whatever libcurl it binds to; for a multi curlmux did
+/// not make, a libcurl without it answers `CURLM_BAD_HANDLE`.
 ///
 /// Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_WAKEUP_FAILURE`.
 ///

@@ -19,6 +19,8 @@ pub struct LibCurl {
     /// Where the library was found, and how, its `curl_version()`, and what
     /// curlmux provides on it itself.
     description: CString,
+    /// `curl_version_info()->version_num`: 0x073d01 for 7.61.1.
+    version_num: u32,
     pub multi_init: unsafe extern "C" fn() -> *mut CURLM,
     pub multi_cleanup: unsafe extern "C" fn(*mut CURLM) -> CURLMcode,
     pub multi_add_handle: unsafe extern "C" fn(*mut CURLM, *mut CURL) -> CURLMcode,
@@ -66,6 +68,25 @@ impl LibCurl {
     /// Whether the engine may hand driving to libcurl's own walk.
     pub fn can_walk(&self) -> bool {
         self.newer.multi_poll.is_some()
+    }
+
+    /// `curl_multi_wait` refuses a negative timeout (7.69; before, it waits
+    /// without limit but libcurl's own timeout).
+    pub fn wait_refuses_negative_timeout(&self) -> bool {
+        self.version_num >= 0x074500
+    }
+
+    /// libcurl refuses API calls from inside every callback itself: the
+    /// socket and timer callbacks are guarded since 7.82.
+    pub fn guards_callbacks(&self) -> bool {
+        self.version_num >= 0x075200
+    }
+
+    /// `curl_multi_remove_handle` refuses an easy attached to another multi
+    /// (7.70; before, it answers OK and unlinks the easy from the wrong
+    /// multi's list, so curlmux must not pass such an easy on).
+    pub fn remove_checks_owner(&self) -> bool {
+        self.version_num >= 0x074600
     }
 
     /// The multi functions this libcurl lacks, which curlmux provides itself.
@@ -230,7 +251,13 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
     let version: unsafe extern "C" fn() -> *const c_char = bind!(c"curl_version");
     // SAFETY: curl_version returns a static NUL-terminated string.
     let version = unsafe { CStr::from_ptr(version()) }.to_string_lossy();
+    let version_info: unsafe extern "C" fn(curl_sys::CURLversion) -> *const curl_sys::curl_version_info_data =
+        bind!(c"curl_version_info");
+    // SAFETY: every libcurl answers CURLVERSION_FIRST with a static struct
+    // whose first fields (age, version, version_num) never changed.
+    let version_num = unsafe { (*version_info(curl_sys::CURLVERSION_FIRST)).version_num };
     let mut lib = LibCurl {
+        version_num,
         multi_init: bind!(c"curl_multi_init"),
         multi_cleanup: bind!(c"curl_multi_cleanup"),
         multi_add_handle: bind!(c"curl_multi_add_handle"),

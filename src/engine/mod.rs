@@ -147,6 +147,11 @@ impl Engine {
         self.setopt_ptr(CURLMOPT_PUSHDATA, sink as *mut c_void)
     }
 
+    /// What the bound libcurl can do.
+    pub fn lib(&self) -> &'static LibCurl {
+        self.lib
+    }
+
     pub fn add(&self, easy: *mut CURL) -> Result<()> {
         // SAFETY: `handle` is live; libcurl validates `easy` itself.
         Error::check(unsafe { (self.lib.multi_add_handle)(self.handle, easy) })

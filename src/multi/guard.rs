@@ -1,7 +1,7 @@
 //! Who is inside a Multi, and what a call may do from inside its callbacks.
 //!
 //! Owns: the owner-thread mark set while a thread holds a Multi's lock, and
-//! the table of libcurl 7.88's rules for calls made from inside callbacks.
+//! the table of libcurl's rules for calls made from inside callbacks.
 //! A call from the owner thread can only come from a callback (curlmux itself
 //! never re-enters), so "inside a callback" needs no flag around each one.
 
@@ -39,13 +39,17 @@ pub enum InCallback {
     Unlocked,
 }
 
-/// libcurl's rules (libcurl-multi.md; the same in 7.61 and 8.23).
+/// libcurl's rules (libcurl-multi.md). `engine_guards`: the bound libcurl
+/// refuses add and remove inside every callback itself, in its own order of
+/// checks (7.82 and later; 7.61 lets a write or timer callback remove the
+/// easy being driven and then crashes, so curlmux refuses for it).
 /// `curl_multi_wakeup` and `curl_multi_strerror` never take the lock, so
 /// they need no row.
-pub const fn in_callback(call: Call) -> InCallback {
+pub const fn in_callback(call: Call, engine_guards: bool) -> InCallback {
+    let engine_decides = if engine_guards { InCallback::Unlocked } else { InCallback::Refused };
     match call {
-        Call::AddHandle => InCallback::Unlocked,
-        Call::RemoveHandle => InCallback::Unlocked,
+        Call::AddHandle => engine_decides,
+        Call::RemoveHandle => engine_decides,
         Call::Perform => InCallback::Refused,
         Call::Fdset => InCallback::Refused,
         Call::Wait => InCallback::Refused,

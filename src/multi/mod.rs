@@ -134,7 +134,7 @@ impl Multi {
     /// callbacks the table decides; otherwise the call takes the lock.
     fn enter(&self, call: Call) -> Result<Entered<'_>> {
         if self.owner.is_current() {
-            return match in_callback(call) {
+            return match in_callback(call, self.engine.lib().guards_callbacks()) {
                 InCallback::Refused => Err(Error::RecursiveApiCall),
                 InCallback::Unlocked => Ok(Entered::Unlocked),
             };
@@ -202,9 +202,19 @@ impl Multi {
         // For an easy not attached here, libcurl answers: OK when it is in no
         // multi, CURLM_BAD_EASY_HANDLE when it is in another or is no easy.
         match self.enter(Call::RemoveHandle)? {
+            // Before 7.70 libcurl would unlink an easy of another multi from
+            // this one's list; it answers OK, and so does curlmux, untouched.
+            Entered::Locked(held) if !self.engine.lib().remove_checks_owner() && !held.state.books.contains(easy) => {
+                return Ok(());
+            }
             Entered::Locked(mut held) => {
                 self.engine.remove(easy)?;
                 held.state.books.detach(easy);
+                // Some versions (8.16) tell the timer callback nothing when
+                // the removed easy had no timer of its own: ask libcurl.
+                if !held.state.stale {
+                    self.deadline.set(self.engine.timeout()?);
+                }
             }
             Entered::Unlocked => {
                 self.engine.remove(easy)?;

@@ -49,6 +49,10 @@ impl Books {
         self.transfers.len()
     }
 
+    pub fn contains(&self, easy: *mut CURL) -> bool {
+        self.transfers.contains_key(&(easy as usize))
+    }
+
     /// The attached easy handles, in no particular order.
     pub fn easies(&self) -> impl Iterator<Item = *mut CURL> + '_ {
         self.transfers.keys().map(|&key| key as *mut CURL)

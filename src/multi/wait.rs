@@ -130,7 +130,12 @@ impl Multi {
             WaitKind::Select => Call::Select,
         };
         let mut held = self.lock(call)?;
-        let timeout = Duration::from_millis(u64::try_from(timeout_ms).map_err(|_| Error::BadFunctionArgument)?);
+        let timeout = match u64::try_from(timeout_ms) {
+            Ok(ms) => Duration::from_millis(ms),
+            // libcurl before 7.69 waits without a limit of its own.
+            Err(_) if kind == WaitKind::Wait && !self.engine.lib().wait_refuses_negative_timeout() => Duration::MAX,
+            Err(_) => return Err(Error::BadFunctionArgument),
+        };
         if held.state.walk.is_on() {
             return self.walk_wait(&mut held.state, extra, timeout_ms, kind);
         }
