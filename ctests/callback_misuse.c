@@ -5,24 +5,41 @@
 static CURLM *pm;
 static CURL *other;
 static int probed[5];
+/* What each kind of callback got, printed in this order at the end: the
+   order in which callbacks first run depends on timing. */
+static char answers[5][200];
+static int woken[5];
 
 static void probe(int kind, const char *where, CURL *self)
 {
   int running, numfds, q = -1;
+  int add, rm, perform, wait, timeout, setopt, assign;
   long ms;
   CURLMsg *msg;
   if(probed[kind]++)
     return;
-  printf("%s: add %d", where, curl_multi_add_handle(pm, other));
-  printf(" remove %d", curl_multi_remove_handle(pm, self ? self : other));
-  printf(" perform %d", curl_multi_perform(pm, &running));
-  printf(" wait %d", curl_multi_wait(pm, NULL, 0, 0, &numfds));
-  printf(" timeout %d", curl_multi_timeout(pm, &ms));
-  printf(" setopt %d", curl_multi_setopt(pm, CURLMOPT_MAXCONNECTS, 9L));
+  add = curl_multi_add_handle(pm, other);
+  rm = curl_multi_remove_handle(pm, self ? self : other);
+  perform = curl_multi_perform(pm, &running);
+  wait = curl_multi_wait(pm, NULL, 0, 0, &numfds);
+  timeout = curl_multi_timeout(pm, &ms);
+  setopt = curl_multi_setopt(pm, CURLMOPT_MAXCONNECTS, 9L);
   msg = curl_multi_info_read(pm, &q);
-  printf(" info_read %s/%d", msg ? "message" : "NULL", q);
-  printf(" assign-unknown %d", curl_multi_assign(pm, 100000, NULL));
-  printf(" wakeup %d\n", curl_multi_wakeup(pm));
+  assign = curl_multi_assign(pm, 100000, NULL);
+  snprintf(answers[kind], sizeof(answers[kind]),
+           "%s: add %d remove %d perform %d wait %d timeout %d setopt %d info_read %s/%d assign-unknown %d", where, add,
+           rm, perform, wait, timeout, setopt, msg ? "message" : "NULL", q, assign);
+  woken[kind] = HAVE_NEWER ? curl_multi_wakeup(pm) : -1;
+}
+
+static void print_answers(void)
+{
+  int kind;
+  for(kind = 0; kind < 5; kind++) {
+    printf("%s\n", answers[kind]);
+    if(HAVE_NEWER)
+      NEWER_PRINTF("wakeup %d\n", woken[kind]);
+  }
 }
 
 static size_t on_header(char *p, size_t s, size_t n, void *u)
@@ -90,6 +107,7 @@ int main(void)
   MOK(curl_multi_add_handle(pm, e));
   run_loop(LOOP_EVENTS, pm, on_done, 1);
   CHECK(probed[0] && probed[1] && probed[2] && probed[3] && probed[4]);
+  print_answers();
   MOK(curl_multi_remove_handle(pm, e));
   curl_multi_remove_handle(pm, other);
   MOK(curl_multi_cleanup(pm));

@@ -31,7 +31,7 @@ static int connections(enum proto p, long max_streams, enum loop l)
     events_init(m);
   MOK(curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX));
   if(max_streams)
-    MOK(curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS, max_streams));
+    CHECK_EQ(curl_multi_setopt(m, CURLMOPT_MAX_CONCURRENT_STREAMS, max_streams), CURLM_OK);
   ok = 0;
   for(i = 0; i < N; i++) {
     easy[i] = new_transfer_p(p, &bodies[i], "/delay/300/%d", 1000 + i);
@@ -62,10 +62,30 @@ int main(void)
   int l;
   harness_init();
   for(l = LOOP_SELECT; l <= LOOP_EVENTS; l++) {
-    printf("%s: https/h2 connections for %d streams: %d\n", loop_names[l], N, connections(HTTPS2, 0, (enum loop)l));
-    printf("%s: h2c transfers done: %d\n", loop_names[l], connections(HTTP2C, 0, (enum loop)l) == N ? N : -1);
+    int conns;
+    if(!loop_runs((enum loop)l))
+      continue;
+    conns = connections(HTTPS2, 0, (enum loop)l);
+    /* 7.61's PIPEWAIT does not always wait for the first connection: stock
+       opens one to three connections for the 40 streams here, and more when
+       driven by socket_action (as curlmux drives it): only that all 40
+       finish over h2 is 7.61's fact. */
+    if(curl_version_info(CURLVERSION_NOW)->version_num < 0x073e00)
+      LOOP_PRINTF(l, "%s: https/h2 streams done: %d\n", loop_names[l], conns >= 1 ? ok : -1);
+    else
+      LOOP_PRINTF(l, "%s: https/h2 connections for %d streams: %d\n", loop_names[l], N, conns);
+    LOOP_PRINTF(l, "%s: h2c transfers done: %d\n", loop_names[l],
+                connections(HTTP2C, 0, (enum loop)l) == N ? N : -1);
   }
-  printf("https/h2 with MAX_CONCURRENT_STREAMS 10: at least 4 connections: %d\n",
-         connections(HTTPS2, 10, LOOP_POLL) >= 4);
+  {
+    /* libcurl 7.67's option: 7.61 does not know it. */
+    CURLM *probe = curl_multi_init();
+    CURLMcode known = curl_multi_setopt(probe, CURLMOPT_MAX_CONCURRENT_STREAMS, 10L);
+    MOK(curl_multi_cleanup(probe));
+    printf("MAX_CONCURRENT_STREAMS: %d\n", known);
+    if(known == CURLM_OK)
+      printf("https/h2 with MAX_CONCURRENT_STREAMS 10: at least 4 connections: %d\n",
+             connections(HTTPS2, 10, LOOP_WAIT) >= 4);
+  }
   return 0;
 }

@@ -43,7 +43,7 @@ static int limited(CURLMoption option, long limit, int n)
     e[i] = new_transfer(&b[i], "/delay/100/%d", 10 + i);
     MOK(curl_multi_add_handle(m, e[i]));
   }
-  run_loop(LOOP_POLL, m, on_done, n);
+  run_loop(LOOP_WAIT, m, on_done, n);
   CHECK_EQ(done, n);
   distinct = distinct_ports(e, n);
   for(i = 0; i < n; i++) {
@@ -145,8 +145,10 @@ int main(void)
 
   port = full_listener(fds);
   for(l = LOOP_SELECT; l <= LOOP_EVENTS; l++) {
-    printf("%s: TIMEOUT_MS on a silent server: %d\n", loop_names[l], deadline((enum loop)l, 0, 0));
-    printf("%s: CONNECTTIMEOUT_MS on a full listener: %d\n", loop_names[l], deadline((enum loop)l, 1, port));
+    if(!loop_runs((enum loop)l))
+      continue;
+    LOOP_PRINTF(l, "%s: TIMEOUT_MS on a silent server: %d\n", loop_names[l], deadline((enum loop)l, 0, 0));
+    LOOP_PRINTF(l, "%s: CONNECTTIMEOUT_MS on a full listener: %d\n", loop_names[l], deadline((enum loop)l, 1, port));
   }
   for(i = 0; i < 4; i++)
     close(fds[i]);

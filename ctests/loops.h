@@ -16,6 +16,15 @@
 enum loop { LOOP_SELECT, LOOP_WAIT, LOOP_POLL, LOOP_EVENTS };
 static const char *const loop_names[] __attribute__((unused)) = {"select", "wait", "poll", "events"};
 
+/* The poll loop needs curl_multi_poll (harness.h); what it found is printed
+   on "newer: " lines. */
+static inline int loop_runs(enum loop l)
+{
+  return l != LOOP_POLL || HAVE_NEWER;
+}
+
+#define LOOP_PRINTF(l, ...) (printf("%s", (l) == LOOP_POLL ? "newer: " : ""), printf(__VA_ARGS__))
+
 static void run_select(CURLM *m, void (*on_done)(CURL *, CURLcode))
 {
   int running = 1;

@@ -32,6 +32,8 @@ int main(void)
   double t0;
 
   harness_init();
+  if(!HAVE_NEWER)
+    return 0; /* stock libcurl before 7.68: nothing to test */
   m = curl_multi_init();
   CHECK(m != NULL);
   CHECK_EQ(curl_multi_poll(m, NULL, 0, -1, &numfds), CURLM_BAD_FUNCTION_ARGUMENT);
@@ -81,7 +83,7 @@ int main(void)
     curl_easy_cleanup(easy[i]);
   }
   MOK(curl_multi_cleanup(m));
-  printf("woken polls returned; transfers %d, ok %d\n", N, harness_ok);
+  NEWER_PRINTF("woken polls returned; transfers %d, ok %d\n", N, harness_ok);
   CHECK_EQ(harness_ok, N);
   return 0;
 }

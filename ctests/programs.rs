@@ -151,43 +151,97 @@ fn git_clone_over_dumb_http() {
     );
 }
 
+/// Runs the seed script with `python`, stock and preloaded; both must agree.
+/// `bound` is what curlmux's trace must say it bound to.
+fn seed_examples(python: &Path, bound: &str) {
+    let server = common::start_server(None);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests/programs/pycurl_seed.py");
+    let port = common::closed_port().to_string();
+    let mut results = Vec::new();
+    for preloaded in [false, true] {
+        let mut cmd = command(preloaded, python.to_str().unwrap());
+        cmd.arg(&script).args([&server.url, &port, "50"]);
+        let out = succeeded("python3 pycurl_seed.py", run_limited(cmd, LIMIT));
+        let t = trace(&out);
+        assert!(t.contains(if preloaded { "USING_CURLMUX" } else { "USING_STOCK" }), "{t}");
+        if preloaded {
+            assert!(t.contains(bound), "curlmux bound elsewhere than {bound}: {t}");
+            assert!(t.contains("curlmux: multi handle created"), "{t}");
+        }
+        results.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    assert_eq!(results[0], results[1], "pycurl saw different results with curlmux");
+    assert_eq!(results[0].lines().count(), 5, "{}", results[0]);
+}
+
 /// pycurl loads libcurl-gnutls RTLD_LOCAL: curlmux finds it among the loaded objects.
 #[test]
 fn pycurl_runs_the_seed_examples() {
     require("/usr/bin/python3", "python3");
     let has_pycurl = Command::new("/usr/bin/python3").args(["-c", "import pycurl"]).status().unwrap().success();
     assert!(has_pycurl, "Debian's python3-pycurl is missing (bash .ci/test installs it)");
-    let server = common::start_server(None);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests/programs/pycurl_seed.py");
-    let port = common::closed_port().to_string();
-    let mut results = Vec::new();
-    for preloaded in [false, true] {
-        let mut cmd = command(preloaded, "/usr/bin/python3");
-        cmd.arg(&script).args([&server.url, &port, "50"]);
-        let out = succeeded("python3 pycurl_seed.py", run_limited(cmd, LIMIT));
-        let t = trace(&out);
-        assert!(t.contains(if preloaded { "USING_CURLMUX" } else { "USING_STOCK" }), "{t}");
-        if preloaded {
-            assert!(t.contains("libcurl-gnutls.so.4 (already loaded)"), "{t}");
-            assert!(t.contains("curlmux: multi handle created"), "{t}");
+    seed_examples(Path::new("/usr/bin/python3"), "libcurl-gnutls.so.4 (already loaded)");
+}
+
+/// pip's pycurl wheels bundle their own libcurl under a hashed name, loaded
+/// privately: the oldest (7.61.1) and the newest (8.23.0), each in a venv.
+#[test]
+fn pip_pycurl_runs_the_seed_examples_on_its_own_libcurl() {
+    let wheels = common::libcurl_matrix().join("wheels");
+    for (pycurl, libcurl) in [("7.45.3", "libcurl/7.61.1"), ("7.49.0", "libcurl/8.23.0")] {
+        let wheel = std::fs::read_dir(wheels.join(pycurl))
+            .unwrap_or_else(|e| panic!("no pycurl {pycurl} wheel ({e}): run bash .ci/libcurls"))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "whl"))
+            .expect("a .whl file");
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("venv-pycurl-{pycurl}"));
+        let python = venv.join("bin/python");
+        if !python.exists() {
+            let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().unwrap().success();
+            assert!(ok, "python3 -m venv failed");
         }
-        results.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        let pip = Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "--no-index", "--no-deps", "--force-reinstall"])
+            .arg(&wheel)
+            .status()
+            .unwrap();
+        assert!(pip.success(), "pip install {} failed", wheel.display());
+        let version = Command::new(&python).args(["-c", "import pycurl; print(pycurl.version)"]).output().unwrap();
+        let version = String::from_utf8_lossy(&version.stdout);
+        assert!(version.contains(libcurl), "pycurl {pycurl} reports {version}");
+        // The wheel's libcurl is pycurl.libs/libcurl-<hash>.so…, found among the loaded objects.
+        seed_examples(&python, "pycurl.libs/libcurl-");
     }
-    assert_eq!(results[0], results[1], "pycurl saw different results with curlmux");
-    assert_eq!(results[0].lines().count(), 2, "{}", results[0]);
 }
 
 #[test]
-fn doctor_names_the_libcurl_and_its_flavour() {
-    for (env, flavour) in [(None, "OpenSSL"), (Some("libcurl-gnutls.so.4"), "GnuTLS")] {
+fn doctor_names_the_libcurl_its_flavour_and_what_curlmux_provides() {
+    let matrix = common::libcurl_matrix();
+    let wheel = |v: &str| Some(matrix.join(v).join("lib/libcurl.so.4").display().to_string());
+    for (env, version, flavour, provides) in [
+        (None, "7.88.1", "OpenSSL", "curl_multi_get_handles, curl_multi_waitfds"),
+        (Some("libcurl-gnutls.so.4".to_string()), "7.88.1", "GnuTLS", "curl_multi_get_handles, curl_multi_waitfds"),
+        (
+            wheel("7.61.1"),
+            "7.61.1",
+            "OpenSSL",
+            "curl_multi_poll, curl_multi_wakeup, curl_multi_get_handles, curl_multi_waitfds",
+        ),
+        (wheel("8.23.0"), "8.23.0", "OpenSSL", "none"),
+    ] {
         let mut cmd = Command::new(common::curlmux_exe());
         cmd.arg("doctor").env_remove("CURLMUX_LIBCURL");
-        if let Some(lib) = env {
+        if let Some(lib) = &env {
             cmd.env("CURLMUX_LIBCURL", lib);
+            // The wheels' libcurls find their sibling libraries beside them.
+            if lib.contains('/') {
+                cmd.env("LD_LIBRARY_PATH", std::path::Path::new(lib).parent().unwrap());
+            }
         }
         let out = succeeded("curlmux doctor", run_limited(cmd, LIMIT));
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("libcurl/7.88.1"), "{text}");
+        assert!(text.contains(&format!("libcurl/{version}")), "{text}");
         assert!(text.contains(&format!("flavour:  {flavour}")), "{text}");
+        assert!(text.contains(&format!("provides: {provides} (")), "{text}");
     }
 }

@@ -38,6 +38,17 @@ pub fn lib_dir() -> PathBuf {
     dir
 }
 
+/// Where `.ci/libcurls` set up the libcurl matrix (one folder per version).
+pub fn libcurl_matrix() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CURLMUX_LIBCURLS") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
+    cache.join("curlmux/libcurls")
+}
+
 pub fn library() -> PathBuf {
     lib_dir().join("libcurlmux.so")
 }

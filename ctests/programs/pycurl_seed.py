@@ -1,8 +1,11 @@
 """The seed's own CurlMulti examples (shared/seed/pycurl-CurlMulti.txt), run
-with Debian's python3-pycurl: the fdset() + select.select loop, the
-m.select(1.0) loop, and info_read() with successes and failures. Every body
-is checked. Prints facts only; the runner compares a stock run with a
-preloaded one.
+with Debian's python3-pycurl or a pip-installed one: the fdset() +
+select.select loop, the m.select(1.0) loop, and info_read() with successes
+and failures; then a socket_action loop on the socket and timer callbacks,
+and both close orders (easies closed while attached, then the multi; the
+multi closed while easies are attached, then the easies). Every body is
+checked. Prints facts only; the runner compares a stock run with a preloaded
+one.
 
 usage: pycurl_seed.py BASE_URL CLOSED_PORT TRANSFERS
 """
@@ -98,6 +101,57 @@ def m_select_loop(m, seen):
     collect(m, seen)
 
 
+def socket_action_loop(m, seen):
+    """An event loop on pycurl's socket and timer callbacks."""
+    watched, timer = {}, [0]
+
+    def on_socket(what, sock, multi, socketp):
+        if what == pycurl.POLL_REMOVE:
+            watched.pop(sock, None)
+        else:
+            watched[sock] = what
+
+    def on_timer(ms):
+        timer[0] = ms
+
+    m.setopt(pycurl.M_SOCKETFUNCTION, on_socket)
+    m.setopt(pycurl.M_TIMERFUNCTION, on_timer)
+    running = N
+    ret, running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+    while running:
+        rd = [s for s, w in watched.items() if w & pycurl.POLL_IN]
+        wr = [s for s, w in watched.items() if w & pycurl.POLL_OUT]
+        wait = 1.0 if timer[0] < 0 else min(timer[0] / 1000.0, 1.0)
+        r, w, _ = select.select(rd, wr, [], wait)
+        if not r and not w:
+            ret, running = m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+        for s in set(r) | set(w):
+            bits = (pycurl.CSELECT_IN if s in r else 0) | (pycurl.CSELECT_OUT if s in w else 0)
+            ret, running = m.socket_action(s, bits)
+        collect(m, seen)
+    collect(m, seen)
+
+
+def close_orders():
+    """Easies closed while attached, then the multi; and the reverse."""
+    out = []
+    for easy_first in (True, False):
+        m = pycurl.CurlMulti()
+        cs = handles(m, plan()[:10])
+        seen = {"ok": 0}
+        m_select_loop(m, seen)
+        if easy_first:
+            for c in cs:
+                c.close()
+            m.close()
+        else:
+            m.close()
+            for c in cs:
+                c.close()
+        out.append(("easies first" if easy_first else "multi first", sorted(seen.items())))
+    return out
+
+
 def main():
     try:
         curlmux = ctypes.CDLL(None).curlmux_version
@@ -107,7 +161,9 @@ def main():
     except AttributeError:
         using = False
     print("curlmux" if using else "stock", file=sys.stderr)
-    for name, loop in [("fdset + select.select", fdset_select_loop), ("m.select(1.0)", m_select_loop)]:
+    loops = [("fdset + select.select", fdset_select_loop), ("m.select(1.0)", m_select_loop)]
+    loops.append(("socket_action", socket_action_loop))
+    for name, loop in loops:
         m = pycurl.CurlMulti()
         cs = handles(m, plan())
         seen = {"ok": 0}
@@ -118,6 +174,8 @@ def main():
         m.close()
         assert sum(seen.values()) == N, seen
         print(name, sorted(seen.items()))
+    for name, seen in close_orders():
+        print("close", name, seen)
     # The marker the runner checks, on stderr so stdout stays comparable.
     print("USING_CURLMUX" if using else "USING_STOCK", file=sys.stderr)
 
