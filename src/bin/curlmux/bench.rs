@@ -210,6 +210,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let limit: u32 = if quick { 20 } else { 30 };
     // `--only WORKLOAD`: that workload's cells alone, e.g. for many repetitions of one.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
+    // `--libcurl DIR`: the client (stock and with curlmux) loads DIR/libcurl.so.4,
+    // e.g. a folder of the test matrix (~/.cache/curlmux/libcurls/8.23.0/lib).
+    if let Some(dir) = args.iter().position(|a| a == "--libcurl").and_then(|i| args.get(i + 1)) {
+        let lib = Path::new(dir).join("libcurl.so.4");
+        if !lib.exists() {
+            return Err(format!("--libcurl: no libcurl.so.4 in {dir}"));
+        }
+        eprintln!("bench: every client loads {}", lib.display());
+        // SAFETY: no other thread runs yet; every child inherits the variable.
+        unsafe { std::env::set_var("LD_LIBRARY_PATH", dir) };
+    }
     raise_fd_limit();
     let lib = crate::preload::library()?;
     let dir = std::env::temp_dir().join(format!("curlmux-bench-{}", std::process::id()));

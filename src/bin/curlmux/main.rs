@@ -5,8 +5,9 @@
 //! - `curlmux doctor`: which libcurl curlmux binds to here, its version and flavour.
 //! - `curlmux demo [N]`: the unmodified `curl --parallel` fetches N (default
 //!   200) URLs from a local server through curlmux; every file is checked.
-//! - `curlmux bench [--quick] [--reps N] [--only WORKLOAD]`: the benchmark matrix, stock
-//!   libcurl against curlmux (BENCHMARKS.md).
+//! - `curlmux bench [--quick] [--reps N] [--only WORKLOAD] [--libcurl DIR]`: the
+//!   benchmark matrix, stock libcurl against curlmux (BENCHMARKS.md), over the
+//!   system's libcurl or DIR/libcurl.so.4.
 //! - `curlmux serve [--port P] [--root DIR] [--ca FILE]`: runs the server;
 //!   prints `listening 127.0.0.1:PORT tls=127.0.0.1:PORT push=127.0.0.1:PORT
 //!   ca=FILE` and stops when its standard input closes.
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: curlmux run -- PROGRAM [ARGS…] | curlmux doctor | curlmux demo [TRANSFERS] \
-                     | curlmux bench [--quick] [--reps N] [--only WORKLOAD] | curlmux serve [--port PORT] [--root DIR] [--ca FILE]";
+                     | curlmux bench [--quick] [--reps N] [--only WORKLOAD] [--libcurl DIR] | curlmux serve [--port PORT] [--root DIR] [--ca FILE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
