@@ -19,6 +19,10 @@ use crate::reactor::{Event, Ready};
 const MAX_ROUNDS: usize = 4;
 /// Events taken from the reactor per round.
 pub(super) const EVENTS_PER_ROUND: usize = 1024;
+/// How soon a libcurl that cannot walk and reports no timer while transfers
+/// run is walked once anyway (libcurl's own advice for a -1 timeout is
+/// "about 100 ms").
+const CHECK_TIMEOUTS_AFTER: Duration = Duration::from_millis(200);
 
 impl Multi {
     pub fn perform(&self) -> Result<c_int> {
@@ -109,7 +113,7 @@ impl Multi {
                 }
             }
             if due {
-                keep_first_error(&mut outcome, self.engine.timeout_expired());
+                keep_first_error(&mut outcome, self.expire(state));
             }
             seen += sockets;
             if sockets == 0 && !due {
@@ -118,6 +122,29 @@ impl Multi {
             self.collect(state);
         }
         state.walk.saw(seen, state.books.attached());
+        outcome
+    }
+
+    /// The deadline came. libcurl 7.61, driven by socket_action alone, can
+    /// lose a transfer's timers (its CURLOPT_TIMEOUT among them, seen under
+    /// valgrind's slowness) and then reports none while the transfer runs:
+    /// such a libcurl (one that cannot walk) is walked once when that
+    /// check comes, which runs every transfer's timeout check.
+    fn expire(&self, state: &mut State) -> Result<()> {
+        if std::mem::take(&mut state.check_timeouts) {
+            let outcome = self.engine.run_all();
+            self.collect(state);
+            self.deadline.set(self.engine.timeout()?);
+            return outcome;
+        }
+        let outcome = self.engine.timeout_expired();
+        if !self.engine.lib().can_walk() && self.deadline.remaining().is_none() {
+            self.collect(state);
+            if state.books.running() > 0 && self.engine.timeout()?.is_none() {
+                state.check_timeouts = true;
+                self.deadline.set(Some(CHECK_TIMEOUTS_AFTER));
+            }
+        }
         outcome
     }
 
