@@ -41,7 +41,10 @@ int main(void)
     MOK(curl_multi_add_handle(m, easy[i]));
   }
   MOK(curl_multi_perform(m, &running));
-  CHECK_EQ(running, N);
+  /* All still run, unless perform itself took longer than the fastest
+     trickle: curlmux's perform goes on while it finds work (README), and
+     under valgrind on 7.61 that took over 300 ms. */
+  CHECK(running > 0 && running <= N);
   while(running) {
     extra.revents = 0;
     MOK(curl_multi_wait(m, &extra, 1, 1000, &numfds));
