@@ -70,6 +70,12 @@ impl LibCurl {
         self.newer.multi_poll.is_some()
     }
 
+    /// A transfer's TIMEOUT or CONNECTTIMEOUT timer may fire before libcurl
+    /// itself counts the time as up, and is then gone (fixed in 7.64).
+    pub fn may_lose_timeouts(&self) -> bool {
+        self.version_num < 0x074000
+    }
+
     /// `curl_multi_wait` refuses a negative timeout (7.69; before, it waits
     /// without limit but libcurl's own timeout).
     pub fn wait_refuses_negative_timeout(&self) -> bool {

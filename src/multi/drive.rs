@@ -8,6 +8,7 @@
 use std::ffi::c_int;
 use std::time::Duration;
 
+use super::deadline::Due;
 use super::{Call, Multi, State};
 use crate::debug::trace;
 use crate::engine::Happened;
@@ -19,10 +20,9 @@ use crate::reactor::{Event, Ready};
 const MAX_ROUNDS: usize = 4;
 /// Events taken from the reactor per round.
 pub(super) const EVENTS_PER_ROUND: usize = 1024;
-/// How soon a libcurl that cannot walk and reports no timer while transfers
-/// run is walked once anyway (libcurl's own advice for a -1 timeout is
-/// "about 100 ms").
-const CHECK_TIMEOUTS_AFTER: Duration = Duration::from_millis(200);
+/// How soon after one of its timers fired a libcurl that may lose timeouts
+/// has every transfer's timeouts checked.
+const CHECK_TIMEOUTS_WITHIN: Duration = Duration::from_millis(200);
 
 impl Multi {
     pub fn perform(&self) -> Result<c_int> {
@@ -112,11 +112,11 @@ impl Multi {
                     keep_first_error(&mut outcome, self.engine.socket_ready(fd, happened(ready)));
                 }
             }
-            if due {
-                keep_first_error(&mut outcome, self.expire(state));
+            if due.any() {
+                keep_first_error(&mut outcome, self.expire(state, due));
             }
             seen += sockets;
-            if sockets == 0 && !due {
+            if sockets == 0 && !due.any() {
                 break;
             }
             self.collect(state);
@@ -125,25 +125,22 @@ impl Multi {
         outcome
     }
 
-    /// The deadline came. libcurl 7.61, driven by socket_action alone, can
-    /// lose a transfer's timers (its CURLOPT_TIMEOUT among them, seen under
-    /// valgrind's slowness) and then reports none while the transfer runs:
-    /// such a libcurl (one that cannot walk) is walked once when that
-    /// check comes, which runs every transfer's timeout check.
-    fn expire(&self, state: &mut State) -> Result<()> {
-        if std::mem::take(&mut state.check_timeouts) {
+    /// A deadline came. Before 7.64 libcurl arms a transfer's TIMEOUT and
+    /// CONNECTTIMEOUT timers a little before the clock they are measured on
+    /// starts (curl commit 6f61933adf), so the timer may fire while the
+    /// transfer still has a millisecond or more left; the timer is gone then,
+    /// and only a later run of that transfer ends it. Such a libcurl has every
+    /// transfer run (curl_multi_socket_all, which runs the due timers too)
+    /// soon after each timer: at most once per CHECK_TIMEOUTS_WITHIN.
+    fn expire(&self, state: &mut State, due: Due) -> Result<()> {
+        if due.check {
             let outcome = self.engine.run_all();
-            self.collect(state);
             self.deadline.set(self.engine.timeout()?);
             return outcome;
         }
         let outcome = self.engine.timeout_expired();
-        if !self.engine.lib().can_walk() && self.deadline.remaining().is_none() {
-            self.collect(state);
-            if state.books.running() > 0 && self.engine.timeout()?.is_none() {
-                state.check_timeouts = true;
-                self.deadline.set(Some(CHECK_TIMEOUTS_AFTER));
-            }
+        if self.engine.lib().may_lose_timeouts() && state.books.running() > 0 {
+            self.deadline.check_within(CHECK_TIMEOUTS_WITHIN);
         }
         outcome
     }

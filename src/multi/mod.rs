@@ -64,8 +64,6 @@ struct State {
     /// The walk ended and libcurl has not reported the socket wishes it
     /// changed meanwhile: the next call that may drive transfers asks it.
     stale: bool,
-    /// The next deadline is curlmux's own check of libcurl's timeouts (drive.rs).
-    check_timeouts: bool,
 }
 
 pub struct Multi {
@@ -115,7 +113,6 @@ impl Multi {
                 events: Events::with_capacity(drive::EVENTS_PER_ROUND),
                 walk: Walk::new(lib.can_walk()),
                 stale: false,
-                check_timeouts: false,
             }),
         });
         // SAFETY: the sink is the Multi itself, which outlives its engine:
