@@ -65,9 +65,14 @@ impl LibCurl {
         &self.description
     }
 
-    /// Whether the engine may hand driving to libcurl's own walk.
+    /// Whether the engine may hand driving to libcurl's own walk. The walk
+    /// waits in curl_multi_poll (7.66). 8.10 to 8.12's fdset, waitfds, wait
+    /// and poll overwrite the record of each transfer's sockets that
+    /// socket_action relies on (`last_poll`, gone with the event rework of
+    /// 8.13, curl commit cfc657a48d): after a walk there, libcurl's socket
+    /// hash misses transfers that share a connection, and they stall.
     pub fn can_walk(&self) -> bool {
-        self.newer.multi_poll.is_some()
+        self.newer.multi_poll.is_some() && !(0x080a00..0x080d00).contains(&self.version_num)
     }
 
     /// A transfer's TIMEOUT or CONNECTTIMEOUT timer may fire before libcurl
