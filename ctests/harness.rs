@@ -314,6 +314,7 @@ ctests!(
         panic_boundary,
         callback_misuse,
         fdset_runs_nothing,
+        resolver,
     ],
     subset: [
         select_deadline,
