@@ -1,7 +1,9 @@
 /* HTTP/2 multiplexing: many transfers share one connection over TLS with
    ALPN, in every loop style; CURLMOPT_MAX_CONCURRENT_STREAMS bounds the
-   streams per connection. h2c with prior knowledge runs one connection per
-   transfer (libcurl 7.88.1 cannot multiplex it: see harness.h). */
+   streams per connection. h2c with prior knowledge, one connection per
+   transfer, and from libcurl 8.0 on also multiplexed over one reused
+   connection (before 8.0 libcurl fails every stream after the first there:
+   curl commit cbe9d82c22, and harness.h). */
 #include "loops.h"
 
 #define N 40
@@ -20,7 +22,8 @@ static void on_done(CURL *e, CURLcode rc)
   ok++;
 }
 
-static int connections(enum proto p, long max_streams, enum loop l)
+/* With `shared`, h2c transfers may reuse one connection (harness.h forbids it). */
+static int connections(enum proto p, long max_streams, enum loop l, int shared)
 {
   CURL *easy[N];
   long ports[N];
@@ -36,8 +39,12 @@ static int connections(enum proto p, long max_streams, enum loop l)
   for(i = 0; i < N; i++) {
     easy[i] = new_transfer_p(p, &bodies[i], "/delay/300/%d", 1000 + i);
     /* wait for the first connection to say it multiplexes */
-    if(p == HTTPS2)
+    if(p == HTTPS2 || shared)
       curl_easy_setopt(easy[i], CURLOPT_PIPEWAIT, 1L);
+    if(shared) {
+      curl_easy_setopt(easy[i], CURLOPT_FRESH_CONNECT, 0L);
+      curl_easy_setopt(easy[i], CURLOPT_FORBID_REUSE, 0L);
+    }
     MOK(curl_multi_add_handle(m, easy[i]));
   }
   run_loop(l, m, on_done, N);
@@ -65,7 +72,7 @@ int main(void)
     int conns;
     if(!loop_runs((enum loop)l))
       continue;
-    conns = connections(HTTPS2, 0, (enum loop)l);
+    conns = connections(HTTPS2, 0, (enum loop)l, 0);
     /* 7.61's PIPEWAIT does not always wait for the first connection: stock
        opens one to three connections for the 40 streams here, and more when
        driven by socket_action (as curlmux drives it): only that all 40
@@ -75,7 +82,12 @@ int main(void)
     else
       LOOP_PRINTF(l, "%s: https/h2 connections for %d streams: %d\n", loop_names[l], N, conns);
     LOOP_PRINTF(l, "%s: h2c transfers done: %d\n", loop_names[l],
-                connections(HTTP2C, 0, (enum loop)l) == N ? N : -1);
+                connections(HTTP2C, 0, (enum loop)l, 0) == N ? N : -1);
+    if(curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000)
+      LOOP_PRINTF(l, "%s: h2c connections for %d streams: %d\n", loop_names[l], N,
+                  connections(HTTP2C, 0, (enum loop)l, 1));
+    else
+      LOOP_PRINTF(l, "%s: h2c over one connection: not before libcurl 8.0\n", loop_names[l]);
   }
   {
     /* libcurl 7.67's option: 7.61 does not know it. */
@@ -85,7 +97,7 @@ int main(void)
     printf("MAX_CONCURRENT_STREAMS: %d\n", known);
     if(known == CURLM_OK)
       printf("https/h2 with MAX_CONCURRENT_STREAMS 10: at least 4 connections: %d\n",
-             connections(HTTPS2, 10, LOOP_WAIT) >= 4);
+             connections(HTTPS2, 10, LOOP_WAIT, 0) >= 4);
   }
   return 0;
 }
