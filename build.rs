@@ -24,6 +24,41 @@ CURLMcode (curl_multi_socket)(CURLM *multi, curl_socket_t sockfd, int *running_h
 #endif
 "#;
 
+/// What libcurl 8.16 to 8.20 added to <curl/multi.h>, for an older one:
+/// curlmux provides it on every libcurl. The bits of `CURLMNWC_*` are 8.20's
+/// (8.16 to 8.19 gave CONNS and DNS the same one); the option goes to the
+/// bound libcurl as it is.
+const NEWER_MULTI_H: &str = r#"
+#if LIBCURL_VERSION_NUM < 0x081000
+typedef enum {
+  CURLMINFO_NONE,
+  CURLMINFO_XFERS_CURRENT = 1,
+  CURLMINFO_XFERS_RUNNING = 2,
+  CURLMINFO_XFERS_PENDING = 3,
+  CURLMINFO_XFERS_DONE = 4,
+  CURLMINFO_XFERS_ADDED = 5,
+  CURLMINFO_LASTENTRY
+} CURLMinfo_offt;
+#define CURLMOPT_NETWORK_CHANGED ((CURLMoption)17)
+#define CURLMNWC_CLEAR_ALL (1L << 0)
+#define CURLMNWC_CLEAR_CONNS (1L << 1)
+#define CURLMNWC_CLEAR_DNS (1L << 2)
+#endif
+
+#if LIBCURL_VERSION_NUM < 0x081100
+#define CURLMOPT_NOTIFYFUNCTION ((CURLMoption)20018)
+#define CURLMOPT_NOTIFYDATA ((CURLMoption)10019)
+#define CURLMNOTIFY_INFO_READ 0
+#define CURLMNOTIFY_EASY_DONE 1
+typedef void (*curl_notify_callback)(CURLM *multi, unsigned int notification, CURL *easy, void *notifyp);
+#endif
+
+#if LIBCURL_VERSION_NUM < 0x081400
+#define CURLMOPT_RESOLVE_THREADS_MAX ((CURLMoption)20)
+#define CURLMOPT_QUICK_EXIT ((CURLMoption)21)
+#endif
+"#;
+
 /// Constants src/error.rs defines because curl-sys lacks them.
 const CURL_CODES: [&str; 13] = [
     "CURLM_OK",
@@ -60,7 +95,7 @@ fn main() {
         cpp_compat: true,
         no_includes: true,
         sys_includes: vec!["stddef.h".into(), "sys/select.h".into(), "curl/curl.h".into()],
-        after_includes: Some(OLD_SOCKET_DECL.into()),
+        after_includes: Some(format!("{NEWER_MULTI_H}{OLD_SOCKET_DECL}")),
         documentation_style: cbindgen::DocumentationStyle::Doxy,
         usize_is_size_t: true,
         ..Default::default()

@@ -129,6 +129,10 @@ enum Stock {
     Same,
     MustFail,
     Skip,
+    /// "stock: needs curl_multi_x": the same answers where libcurl defines
+    /// that function, a failure where it lacks it (which proves the test
+    /// can fail there).
+    Needs(String),
 }
 
 fn stock_policy(source: &str) -> Stock {
@@ -137,6 +141,8 @@ fn stock_policy(source: &str) -> Stock {
         Stock::MustFail
     } else if first.contains("stock: skip") {
         Stock::Skip
+    } else if let Some(rest) = first.split("stock: needs ").nth(1) {
+        Stock::Needs(rest.split_whitespace().next().unwrap_or_default().to_string())
     } else {
         Stock::Same
     }
@@ -152,6 +158,8 @@ fn cc(name: &str, suffix: &str, link: &str, curlmux: bool) -> PathBuf {
     cmd.args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-pthread"])
         .arg("-I")
         .arg(source_dir())
+        .arg("-I")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("include"))
         .arg("-o")
         .arg(&out)
         .arg(&source);
@@ -241,6 +249,11 @@ fn ctest_on(name: &str, bins: &Programs, policy: &Stock, libcurl: &Libcurl) -> R
             Ok(())
         };
     }
+    let policy = match policy {
+        Stock::Needs(f) if defines(&libcurl.lib.join("libcurl.so.4"), &[f]) => &Stock::Same,
+        Stock::Needs(_) => &Stock::MustFail,
+        other => other,
+    };
     match policy {
         Stock::Skip => Ok(()),
         Stock::MustFail if stock.status.success() => {
@@ -254,6 +267,7 @@ fn ctest_on(name: &str, bins: &Programs, policy: &Stock, libcurl: &Libcurl) -> R
             describe("linked", &linked)
         )),
         Stock::Same => Ok(()),
+        Stock::Needs(_) => unreachable!("settled above"),
     }
 }
 
@@ -315,6 +329,8 @@ ctests!(
         callback_misuse,
         fdset_runs_nothing,
         resolver,
+        notify,
+        tool_parallel,
     ],
     subset: [
         select_deadline,
@@ -367,21 +383,45 @@ fn header_compiles_with_curl_h_as_c_and_cxx() {
     let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
     let source = source_dir().join("header_compat.c");
     let out = build_dir().join("header_compat.o");
-    for (compiler, args) in [
-        ("cc", &["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wno-deprecated-declarations", "-c"][..]),
-        ("c++", &["-x", "c++", "-Wall", "-Werror", "-Wno-deprecated-declarations", "-c"][..]),
-    ] {
-        let status = Command::new(compiler)
-            .args(args)
-            .arg("-I")
-            .arg(&include)
-            .arg(&source)
-            .arg("-o")
-            .arg(&out)
-            .status()
-            .expect("run compiler");
-        assert!(status.success(), "{compiler} rejects include/curlmux.h next to <curl/curl.h>");
+    let newer = newer_curl_headers();
+    for curl_h in [None, Some(&newer)] {
+        for (compiler, args) in [
+            ("cc", &["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wno-deprecated-declarations", "-c"][..]),
+            ("c++", &["-x", "c++", "-Wall", "-Werror", "-Wno-deprecated-declarations", "-c"][..]),
+        ] {
+            let mut cmd = Command::new(compiler);
+            cmd.args(args);
+            if let Some(dir) = curl_h {
+                cmd.arg("-I").arg(dir);
+            }
+            let status = cmd.arg("-I").arg(&include).arg(&source).arg("-o").arg(&out).status().expect("run compiler");
+            let which = curl_h.map_or("Debian's".to_string(), |d| d.display().to_string());
+            assert!(status.success(), "{compiler} rejects include/curlmux.h next to {which} <curl/curl.h>");
+        }
     }
+}
+
+/// The <curl/*.h> of the libcurl that curl-sys (a dependency already)
+/// bundles, newer than Debian's (8.22's with curl-sys 0.4.91): one that
+/// declares all that curlmux provides, up to 8.20's CURLMOPT_QUICK_EXIT.
+fn newer_curl_headers() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .output()
+        .expect("run cargo metadata");
+    let meta = String::from_utf8_lossy(&out.stdout);
+    let manifest = meta
+        .split("\"manifest_path\":\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|p| p.contains("/curl-sys-"))
+        .expect("curl-sys among the packages");
+    let include = Path::new(manifest).parent().unwrap().join("curl/include");
+    let multi_h = std::fs::read_to_string(include.join("curl/multi.h")).expect("curl-sys bundles curl's headers");
+    assert!(multi_h.contains("CURLMOPT_QUICK_EXIT"), "curl-sys's <curl/multi.h> is older than 8.20");
+    include
 }
 
 /// Every exported function is declared in the header and the reverse

@@ -218,16 +218,14 @@ fn pip_pycurl_runs_the_seed_examples_on_its_own_libcurl() {
 fn doctor_names_the_libcurl_its_flavour_and_what_curlmux_provides() {
     let matrix = common::libcurl_matrix();
     let wheel = |v: &str| Some(matrix.join(v).join("lib/libcurl.so.4").display().to_string());
+    const SINCE_8_16: &str = "curl_multi_get_offt, curl_multi_notify_enable, curl_multi_notify_disable";
+    let since_8_4 = format!("curl_multi_get_handles, curl_multi_waitfds, {SINCE_8_16}");
     for (env, version, flavour, provides) in [
-        (None, "7.88.1", "OpenSSL", "curl_multi_get_handles, curl_multi_waitfds"),
-        (Some("libcurl-gnutls.so.4".to_string()), "7.88.1", "GnuTLS", "curl_multi_get_handles, curl_multi_waitfds"),
-        (
-            wheel("7.61.1"),
-            "7.61.1",
-            "OpenSSL",
-            "curl_multi_poll, curl_multi_wakeup, curl_multi_get_handles, curl_multi_waitfds",
-        ),
-        (wheel("8.23.0"), "8.23.0", "OpenSSL", "none"),
+        (None, "7.88.1", "OpenSSL", since_8_4.clone()),
+        (Some("libcurl-gnutls.so.4".to_string()), "7.88.1", "GnuTLS", since_8_4.clone()),
+        (wheel("7.61.1"), "7.61.1", "OpenSSL", format!("curl_multi_poll, curl_multi_wakeup, {since_8_4}")),
+        (wheel("8.16.0"), "8.16.0", "OpenSSL", "curl_multi_notify_enable, curl_multi_notify_disable".to_string()),
+        (wheel("8.23.0"), "8.23.0", "OpenSSL", "none".to_string()),
     ] {
         let mut cmd = Command::new(common::curlmux_exe());
         cmd.arg("doctor").env_remove("CURLMUX_LIBCURL");

@@ -16,6 +16,35 @@
 #include <sys/select.h>
 #include <curl/curl.h>
 
+#if LIBCURL_VERSION_NUM < 0x081000
+typedef enum {
+  CURLMINFO_NONE,
+  CURLMINFO_XFERS_CURRENT = 1,
+  CURLMINFO_XFERS_RUNNING = 2,
+  CURLMINFO_XFERS_PENDING = 3,
+  CURLMINFO_XFERS_DONE = 4,
+  CURLMINFO_XFERS_ADDED = 5,
+  CURLMINFO_LASTENTRY
+} CURLMinfo_offt;
+#define CURLMOPT_NETWORK_CHANGED ((CURLMoption)17)
+#define CURLMNWC_CLEAR_ALL (1L << 0)
+#define CURLMNWC_CLEAR_CONNS (1L << 1)
+#define CURLMNWC_CLEAR_DNS (1L << 2)
+#endif
+
+#if LIBCURL_VERSION_NUM < 0x081100
+#define CURLMOPT_NOTIFYFUNCTION ((CURLMoption)20018)
+#define CURLMOPT_NOTIFYDATA ((CURLMoption)10019)
+#define CURLMNOTIFY_INFO_READ 0
+#define CURLMNOTIFY_EASY_DONE 1
+typedef void (*curl_notify_callback)(CURLM *multi, unsigned int notification, CURL *easy, void *notifyp);
+#endif
+
+#if LIBCURL_VERSION_NUM < 0x081400
+#define CURLMOPT_RESOLVE_THREADS_MAX ((CURLMoption)20)
+#define CURLMOPT_QUICK_EXIT ((CURLMoption)21)
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -384,6 +413,61 @@ CURLMcode curl_multi_waitfds(CURLM *multi,
                              struct curl_waitfd *ufds,
                              unsigned int size,
                              unsigned int *fd_count);
+
+/**
+ * Reads a count of `multi` into `*pvalue` (libcurl 8.16's function,
+ * provided by curlmux whatever libcurl it binds to): `CURLMINFO_XFERS_CURRENT`
+ * (transfers attached), `_RUNNING` (not finished), `_PENDING` (waiting for a
+ * connection), `_DONE` (finished, still attached), `_ADDED` (ever added).
+ * Over libcurl 8.16 and later the counts are libcurl's own, its internal
+ * transfers (DoH) included as in stock. Over older ones they are curlmux's
+ * books of the application's transfers: `_RUNNING` then includes transfers
+ * waiting for a connection, and `_PENDING`, which only libcurl knows,
+ * answers `CURLM_UNKNOWN_OPTION`.
+ *
+ * Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_BAD_FUNCTION_ARGUMENT`
+ * (`pvalue` NULL); `CURLM_UNKNOWN_OPTION` (an unknown `info`, with
+ * `*pvalue` set to -1); `CURLM_RECURSIVE_API_CALL` (from inside a socket,
+ * timer or push callback over a libcurl older than 8.16).
+ *
+ * # Safety
+ * `multi` is NULL or a multi handle; `pvalue` is NULL or writable.
+ */
+CURLMcode curl_multi_get_offt(CURLM *multi, CURLMinfo_offt info, curl_off_t *pvalue);
+
+/**
+ * Enables notifications of one kind for `multi` (libcurl 8.17's function,
+ * provided by curlmux whatever libcurl it binds to): with a
+ * `CURLMOPT_NOTIFYFUNCTION` set, `CURLMNOTIFY_INFO_READ` calls it when a
+ * message lands on an empty message queue (with an internal easy handle),
+ * `CURLMNOTIFY_EASY_DONE` when one of the application's transfers finishes
+ * (with that easy; never for libcurl's internal ones, such as DoH probes,
+ * which stock reports only when one outlives the call that finished it).
+ * Notifications are handed out at the end of `curl_multi_perform` and
+ * `curl_multi_socket_action`; the callback may call any multi function but
+ * those two, `curl_multi_socket_all` and `curl_multi_cleanup`, which answer
+ * `CURLM_RECURSIVE_API_CALL` there.
+ *
+ * Returns `CURLM_OK` (also when already enabled); `CURLM_BAD_HANDLE`;
+ * `CURLM_UNKNOWN_OPTION` for an unknown kind; `CURLM_OUT_OF_MEMORY`.
+ *
+ * # Safety
+ * `multi` is NULL or a multi handle.
+ */
+CURLMcode curl_multi_notify_enable(CURLM *multi, unsigned int notification);
+
+/**
+ * Disables notifications of one kind for `multi` (libcurl 8.17's
+ * function, provided by curlmux whatever libcurl it binds to); those
+ * already collected and not yet handed out are dropped.
+ *
+ * Returns `CURLM_OK` (also when not enabled); `CURLM_BAD_HANDLE`;
+ * `CURLM_UNKNOWN_OPTION` for an unknown kind.
+ *
+ * # Safety
+ * `multi` is NULL or a multi handle.
+ */
+CURLMcode curl_multi_notify_disable(CURLM *multi, unsigned int notification);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -533,3 +533,101 @@ pub unsafe extern "C" fn curl_multi_waitfds(
         )
     })
 }
+
+/// `CURLMinfo_offt`, a C enum: an int. <curl/multi.h> declares it from
+/// libcurl 8.16 on, the header's preamble before that (build.rs).
+/// cbindgen:ignore
+#[allow(non_camel_case_types)]
+pub type CURLMinfo_offt = c_int;
+
+/// Reads a count of `multi` into `*pvalue` (libcurl 8.16's function,
+/// provided by curlmux whatever libcurl it binds to): `CURLMINFO_XFERS_CURRENT`
+/// (transfers attached), `_RUNNING` (not finished), `_PENDING` (waiting for a
+/// connection), `_DONE` (finished, still attached), `_ADDED` (ever added).
+/// Over libcurl 8.16 and later the counts are libcurl's own, its internal
+/// transfers (DoH) included as in stock. Over older ones they are curlmux's
+/// books of the application's transfers: `_RUNNING` then includes transfers
+/// waiting for a connection, and `_PENDING`, which only libcurl knows,
+/// answers `CURLM_UNKNOWN_OPTION`.
+///
+/// Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_BAD_FUNCTION_ARGUMENT`
+/// (`pvalue` NULL); `CURLM_UNKNOWN_OPTION` (an unknown `info`, with
+/// `*pvalue` set to -1); `CURLM_RECURSIVE_API_CALL` (from inside a socket,
+/// timer or push callback over a libcurl older than 8.16).
+///
+/// # Safety
+/// `multi` is NULL or a multi handle; `pvalue` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_get_offt(
+    multi: *mut CURLM,
+    info: CURLMinfo_offt,
+    pvalue: *mut curl_sys::curl_off_t,
+) -> CURLMcode {
+    boundary!({
+        dispatch(
+            multi,
+            |m| {
+                let (code, value) = match m.get_offt(info, !pvalue.is_null()) {
+                    Ok(v) => (error::CURLM_OK, v),
+                    // As libcurl, an unknown info reads -1.
+                    Err(e) => match CURLMcode::from(e) {
+                        error::CURLM_UNKNOWN_OPTION => (error::CURLM_UNKNOWN_OPTION, -1),
+                        code => return code,
+                    },
+                };
+                // SAFETY: get_offt checked `pvalue` is not NULL; the caller vouches it is writable.
+                unsafe { put(pvalue, value) };
+                code
+            },
+            forward!(newer multi_get_offt(multi, info, pvalue) else CURLM_BAD_HANDLE),
+        )
+    })
+}
+
+/// Enables notifications of one kind for `multi` (libcurl 8.17's function,
+/// provided by curlmux whatever libcurl it binds to): with a
+/// `CURLMOPT_NOTIFYFUNCTION` set, `CURLMNOTIFY_INFO_READ` calls it when a
+/// message lands on an empty message queue (with an internal easy handle),
+/// `CURLMNOTIFY_EASY_DONE` when one of the application's transfers finishes
+/// (with that easy; never for libcurl's internal ones, such as DoH probes,
+/// which stock reports only when one outlives the call that finished it).
+/// Notifications are handed out at the end of `curl_multi_perform` and
+/// `curl_multi_socket_action`; the callback may call any multi function but
+/// those two, `curl_multi_socket_all` and `curl_multi_cleanup`, which answer
+/// `CURLM_RECURSIVE_API_CALL` there.
+///
+/// Returns `CURLM_OK` (also when already enabled); `CURLM_BAD_HANDLE`;
+/// `CURLM_UNKNOWN_OPTION` for an unknown kind; `CURLM_OUT_OF_MEMORY`.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_notify_enable(multi: *mut CURLM, notification: c_uint) -> CURLMcode {
+    boundary!({
+        dispatch(
+            multi,
+            |m| to_code(m.notify_enable(notification, true)),
+            forward!(newer multi_notify_enable(multi, notification) else CURLM_BAD_HANDLE),
+        )
+    })
+}
+
+/// Disables notifications of one kind for `multi` (libcurl 8.17's
+/// function, provided by curlmux whatever libcurl it binds to); those
+/// already collected and not yet handed out are dropped.
+///
+/// Returns `CURLM_OK` (also when not enabled); `CURLM_BAD_HANDLE`;
+/// `CURLM_UNKNOWN_OPTION` for an unknown kind.
+///
+/// # Safety
+/// `multi` is NULL or a multi handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_multi_notify_disable(multi: *mut CURLM, notification: c_uint) -> CURLMcode {
+    boundary!({
+        dispatch(
+            multi,
+            |m| to_code(m.notify_enable(notification, false)),
+            forward!(newer multi_notify_disable(multi, notification) else CURLM_BAD_HANDLE),
+        )
+    })
+}

@@ -15,6 +15,7 @@ use std::ffi::{c_long, c_void};
 use curl_sys::{CURLM, CURLMcode, CURLMoption};
 
 use super::{dispatch, forward};
+use crate::engine;
 use crate::error::{Error, Result, to_code};
 use crate::multi::{AppPointer, MultiOpt};
 use crate::panic::boundary;
@@ -36,7 +37,12 @@ fn decode(option: CURLMoption, raw: usize) -> Result<MultiOpt> {
         | CURLMOPT_MAX_HOST_CONNECTIONS
         | CURLMOPT_MAX_PIPELINE_LENGTH
         | CURLMOPT_MAX_TOTAL_CONNECTIONS
-        | CURLMOPT_MAX_CONCURRENT_STREAMS => MultiOpt::EngineLong(option, raw as c_long),
+        | CURLMOPT_MAX_CONCURRENT_STREAMS
+        | engine::CURLMOPT_NETWORK_CHANGED
+        | engine::CURLMOPT_RESOLVE_THREADS_MAX
+        | engine::CURLMOPT_QUICK_EXIT => MultiOpt::EngineLong(option, raw as c_long),
+        engine::CURLMOPT_NOTIFYFUNCTION => MultiOpt::NotifyFunction(ptr),
+        engine::CURLMOPT_NOTIFYDATA => MultiOpt::NotifyData(ptr),
         CURLMOPT_CONTENT_LENGTH_PENALTY_SIZE | CURLMOPT_CHUNK_LENGTH_PENALTY_SIZE => {
             MultiOpt::EngineOffT(option, raw as curl_off_t)
         }
@@ -45,7 +51,7 @@ fn decode(option: CURLMoption, raw: usize) -> Result<MultiOpt> {
     })
 }
 
-/// Sets one option of a multi handle (libcurl 7.88's CURLMOPT_* set).
+/// Sets one option of a multi handle (libcurl 8.20's CURLMOPT_* set).
 ///
 /// Declared in <curl/multi.h> as `curl_multi_setopt(CURLM *multi, CURLMoption
 /// option, ...)`; this header does not repeat that declaration.
@@ -58,10 +64,13 @@ fn decode(option: CURLMoption, raw: usize) -> Result<MultiOpt> {
 /// gets this `multi`); curlmux keeps watching the sockets itself too, so
 /// `curl_multi_perform`, `wait`, `poll` and `fdset` keep working.
 /// `PUSHFUNCTION`/`PUSHDATA`: an accepted pushed easy becomes a transfer of
-/// this multi, with its own completion message.
+/// this multi, with its own completion message. `NOTIFYFUNCTION`/`NOTIFYDATA`
+/// (8.17) are curlmux's own on every libcurl (see `curl_multi_notify_enable`).
+/// `NETWORK_CHANGED` (8.16), `RESOLVE_THREADS_MAX` and `QUICK_EXIT` (8.20)
+/// reach the libcurl multi inside, which may not know them.
 ///
 /// Returns `CURLM_OK`; `CURLM_BAD_HANDLE` for a NULL or cleaned-up multi;
-/// `CURLM_UNKNOWN_OPTION` for an option libcurl 7.88 does not have;
+/// `CURLM_UNKNOWN_OPTION` for an option the bound libcurl does not have;
 /// `CURLM_RECURSIVE_API_CALL` from inside one of the multi's callbacks.
 ///
 /// # Safety

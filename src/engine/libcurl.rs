@@ -41,6 +41,7 @@ pub struct LibCurl {
     pub multi_socket: unsafe extern "C" fn(*mut CURLM, curl_socket_t, *mut c_int) -> CURLMcode,
     pub multi_socket_all: unsafe extern "C" fn(*mut CURLM, *mut c_int) -> CURLMcode,
     pub multi_assign: unsafe extern "C" fn(*mut CURLM, curl_socket_t, *mut c_void) -> CURLMcode,
+    pub easy_init: unsafe extern "C" fn() -> *mut CURL,
     pub easy_cleanup: unsafe extern "C" fn(*mut CURL),
     /// The functions newer than 7.61: None where this libcurl lacks them.
     pub newer: Newer,
@@ -57,6 +58,11 @@ pub struct Newer {
     pub multi_get_handles: Option<unsafe extern "C" fn(*mut CURLM) -> *mut *mut CURL>,
     /// 8.8.
     pub multi_waitfds: Option<unsafe extern "C" fn(*mut CURLM, *mut curl_waitfd, c_uint, *mut c_uint) -> CURLMcode>,
+    /// 8.16; its `CURLMINFO_*` argument is a C enum, an int.
+    pub multi_get_offt: Option<unsafe extern "C" fn(*mut CURLM, c_int, *mut curl_sys::curl_off_t) -> CURLMcode>,
+    /// 8.17, both; curlmux's own multis notify by themselves on every libcurl.
+    pub multi_notify_enable: Option<unsafe extern "C" fn(*mut CURLM, c_uint) -> CURLMcode>,
+    pub multi_notify_disable: Option<unsafe extern "C" fn(*mut CURLM, c_uint) -> CURLMcode>,
 }
 
 impl LibCurl {
@@ -108,6 +114,9 @@ impl LibCurl {
             ("curl_multi_wakeup", n.multi_wakeup.is_none()),
             ("curl_multi_get_handles", n.multi_get_handles.is_none()),
             ("curl_multi_waitfds", n.multi_waitfds.is_none()),
+            ("curl_multi_get_offt", n.multi_get_offt.is_none()),
+            ("curl_multi_notify_enable", n.multi_notify_enable.is_none()),
+            ("curl_multi_notify_disable", n.multi_notify_disable.is_none()),
         ]
         .into_iter()
         .filter_map(|(name, missing)| missing.then_some(name))
@@ -283,12 +292,16 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
         multi_socket: bind!(c"curl_multi_socket"),
         multi_socket_all: bind!(c"curl_multi_socket_all"),
         multi_assign: bind!(c"curl_multi_assign"),
+        easy_init: bind!(c"curl_easy_init"),
         easy_cleanup: bind!(c"curl_easy_cleanup"),
         newer: Newer {
             multi_poll: newer!(c"curl_multi_poll"),
             multi_wakeup: newer!(c"curl_multi_wakeup"),
             multi_get_handles: newer!(c"curl_multi_get_handles"),
             multi_waitfds: newer!(c"curl_multi_waitfds"),
+            multi_get_offt: newer!(c"curl_multi_get_offt"),
+            multi_notify_enable: newer!(c"curl_multi_notify_enable"),
+            multi_notify_disable: newer!(c"curl_multi_notify_disable"),
         },
         description: CString::default(),
     };

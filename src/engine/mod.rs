@@ -1,8 +1,8 @@
 //! The engine: one private libcurl multi per curlmux `Multi`, driven in
 //! `socket_action` mode, or by libcurl's own walk over all its transfers.
 //!
-//! Owns: that libcurl multi handle, the socket and timer callback trampolines
-//! that report libcurl's wishes to an [`EngineSink`], and reading libcurl's
+//! Owns: that libcurl multi handle, the socket, timer and push callback
+//! trampolines that report to an [`EngineSink`], and reading libcurl's
 //! completion messages. Must not know about epoll or the registry.
 //!
 //! The walk (`curl_multi_perform`, `curl_multi_poll`, `curl_multi_fdset` on
@@ -87,6 +87,29 @@ impl Wish {
 pub const CURL_PUSH_OK: c_int = 0;
 pub const CURL_PUSH_DENY: c_int = 1;
 
+pub use newer_h::*;
+
+/// <curl/multi.h> of 8.16 to 8.20, which curl-sys does not know. The header
+/// declares them itself for an older <curl/curl.h> (build.rs).
+/// cbindgen:ignore
+mod newer_h {
+    use std::ffi::{c_int, c_uint};
+
+    use curl_sys::CURLMoption;
+
+    pub const CURLMOPT_NETWORK_CHANGED: CURLMoption = 17;
+    pub const CURLMOPT_NOTIFYFUNCTION: CURLMoption = 20_018;
+    pub const CURLMOPT_NOTIFYDATA: CURLMoption = 10_019;
+    pub const CURLMOPT_RESOLVE_THREADS_MAX: CURLMoption = 20;
+    pub const CURLMOPT_QUICK_EXIT: CURLMoption = 21;
+    pub const CURLMINFO_XFERS_CURRENT: c_int = 1;
+    pub const CURLMINFO_XFERS_RUNNING: c_int = 2;
+    pub const CURLMINFO_XFERS_DONE: c_int = 4;
+    pub const CURLMINFO_XFERS_ADDED: c_int = 5;
+    pub const CURLMNOTIFY_INFO_READ: c_uint = 0;
+    pub const CURLMNOTIFY_EASY_DONE: c_uint = 1;
+}
+
 /// Receives the engine's callbacks. Called from inside libcurl, on the thread
 /// that is driving the engine; each returns what libcurl's callback returns
 /// (-1 from socket or timer marks the multi dead).
@@ -145,6 +168,15 @@ impl Engine {
         self.setopt_ptr(CURLMOPT_TIMERDATA, sink as *mut c_void)?;
         self.setopt_ptr(CURLMOPT_PUSHFUNCTION, push_cb as *mut c_void)?;
         self.setopt_ptr(CURLMOPT_PUSHDATA, sink as *mut c_void)
+    }
+
+    /// libcurl's own answer to `curl_multi_get_offt` (8.16); None where it
+    /// lacks the function.
+    pub fn get_offt(&self, info: c_int) -> Option<Result<curl_sys::curl_off_t>> {
+        let f = self.lib.newer.multi_get_offt?;
+        let mut value = -1;
+        // SAFETY: `handle` is live and `value` outlives the call.
+        Some(Error::check(unsafe { f(self.handle, info, &mut value) }).map(|()| value))
     }
 
     /// What the bound libcurl can do.

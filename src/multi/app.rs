@@ -49,6 +49,11 @@ impl AppCallbacks {
         self.handle.store(handle as usize, Ordering::Release);
     }
 
+    /// The `CURLM *` the application knows this multi by.
+    pub fn handle(&self) -> *mut CURLM {
+        load(&self.handle) as *mut CURLM
+    }
+
     pub fn set(&self, which: AppPointer, value: *mut c_void) {
         let slot = match which {
             AppPointer::SocketFunction => &self.socket_fn,

@@ -9,9 +9,9 @@ use std::ffi::c_int;
 use std::time::Duration;
 
 use super::deadline::Due;
-use super::{Call, Multi, State};
+use super::{Call, Multi, Notice, State};
 use crate::debug::trace;
-use crate::engine::Happened;
+use crate::engine::{CURLMNOTIFY_EASY_DONE, CURLMNOTIFY_INFO_READ, Happened};
 use crate::error::{Error, Result};
 use crate::reactor::{Event, Ready};
 
@@ -26,16 +26,55 @@ const CHECK_TIMEOUTS_WITHIN: Duration = Duration::from_millis(200);
 
 impl Multi {
     pub fn perform(&self) -> Result<c_int> {
-        let mut held = self.lock(Call::Perform)?;
-        crate::panic::injected("perform");
-        self.steer(&mut held.state);
-        self.catch_up(&mut held.state)?;
-        if held.state.walk.is_on() {
-            self.walk(&mut held.state)?;
-        } else {
-            self.drive(&mut held.state)?;
+        self.driving(Call::Perform, |state| {
+            crate::panic::injected("perform");
+            self.steer(state);
+            self.catch_up(state)?;
+            if state.walk.is_on() { self.walk(state) } else { self.drive(state) }
+        })
+    }
+
+    /// Runs `body` under the lock; then, the lock released, hands out the
+    /// notices collected meanwhile (the notify callback may call in), and
+    /// counts the running transfers as they are after that, as libcurl does.
+    /// After an error the notices wait for the next call, as in libcurl.
+    pub(super) fn driving(&self, call: Call, body: impl FnOnce(&mut State) -> Result<()>) -> Result<c_int> {
+        let running = {
+            let mut held = self.lock(call)?;
+            body(&mut held.state)?;
+            held.state.books.running()
+        };
+        if !self.notify.has_notices() {
+            return Ok(running as c_int);
         }
-        Ok(held.state.books.running() as c_int)
+        self.hand_out_notices();
+        Ok(self.lock(call)?.state.books.running() as c_int)
+    }
+
+    /// Calls the notify callback for each notice, in order, until none is
+    /// left (the callback's own calls may add more). One thread at a time:
+    /// another one finding it busy leaves its notices to it.
+    fn hand_out_notices(&self) {
+        let Ok(_one) = self.handing_out.try_lock() else { return };
+        let _mark = self.notifying.mark();
+        loop {
+            let notices = self.notify.take();
+            if notices.is_empty() {
+                return;
+            }
+            for notice in notices {
+                if notice.attached && !self.still_attached(notice.easy) {
+                    continue;
+                }
+                self.notify.deliver(self.app.handle(), notice);
+            }
+        }
+    }
+
+    fn still_attached(&self, easy: *mut curl_sys::CURL) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.apply_deferred(&mut state);
+        state.books.contains(easy)
     }
 
     /// Chooses how to drive (walk.rs). Leaving the walk, the sockets go back
@@ -145,12 +184,23 @@ impl Multi {
         outcome
     }
 
-    /// Moves transfers libcurl finished into the message queue; how many.
+    /// Moves transfers libcurl finished into the message queue, with their
+    /// notices; how many.
     pub(super) fn collect(&self, state: &mut State) -> usize {
         self.apply_deferred(state);
         let mut finished = 0;
         while let Some(done) = self.engine.next_done() {
-            finished += state.books.complete(done.easy, done.result) as usize;
+            let was_empty = state.books.queued() == 0;
+            if !state.books.complete(done.easy, done.result) {
+                continue;
+            }
+            finished += 1;
+            if self.notify.wants(CURLMNOTIFY_EASY_DONE) {
+                self.notify.push(Notice { kind: CURLMNOTIFY_EASY_DONE, easy: done.easy, attached: true });
+            }
+            if was_empty && self.notify.wants(CURLMNOTIFY_INFO_READ) {
+                self.notify.push_info_read();
+            }
         }
         finished
     }

@@ -1,7 +1,8 @@
 //! Who is inside a Multi, and what a call may do from inside its callbacks.
 //!
 //! Owns: the owner-thread mark set while a thread holds a Multi's lock, and
-//! the table of libcurl's rules for calls made from inside callbacks.
+//! the tables of libcurl's rules for calls made from inside callbacks and
+//! from inside the notify callback (which runs with the lock free).
 //! A call from the owner thread can only come from a callback (curlmux itself
 //! never re-enters), so "inside a callback" needs no flag around each one.
 
@@ -25,6 +26,9 @@ pub enum Call {
     Assign,
     GetHandles,
     Waitfds,
+    GetOfft,
+    NotifyEnable,
+    NotifyDisable,
 }
 
 /// What a call made from inside one of the multi's callbacks may do.
@@ -39,14 +43,22 @@ pub enum InCallback {
     Unlocked,
 }
 
-/// libcurl's rules (libcurl-multi.md). `engine_guards`: the bound libcurl
-/// refuses add and remove inside every callback itself, in its own order of
-/// checks (7.82 and later; 7.61 lets a write or timer callback remove the
-/// easy being driven and then crashes, so curlmux refuses for it).
-/// `curl_multi_wakeup` and `curl_multi_strerror` never take the lock, so
-/// they need no row.
-pub const fn in_callback(call: Call, engine_guards: bool) -> InCallback {
-    let engine_decides = if engine_guards { InCallback::Unlocked } else { InCallback::Refused };
+/// What the bound libcurl itself does that the table depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    /// It refuses add and remove inside every callback itself, in its own
+    /// order of checks (7.82 and later; 7.61 lets a write or timer callback
+    /// remove the easy being driven and then crashes, so curlmux refuses).
+    pub guards_callbacks: bool,
+    /// It counts its transfers for `curl_multi_get_offt` (8.16); without
+    /// that the counts are the books', which the callback's caller holds.
+    pub counts: bool,
+}
+
+/// libcurl's rules (libcurl-multi.md). `curl_multi_wakeup` and
+/// `curl_multi_strerror` never take the lock, so they need no row.
+pub const fn in_callback(call: Call, bound: Bound) -> InCallback {
+    let engine_decides = if bound.guards_callbacks { InCallback::Unlocked } else { InCallback::Refused };
     match call {
         Call::AddHandle => engine_decides,
         Call::RemoveHandle => engine_decides,
@@ -63,7 +75,17 @@ pub const fn in_callback(call: Call, engine_guards: bool) -> InCallback {
         Call::Assign => InCallback::Unlocked,
         Call::GetHandles => InCallback::Refused,
         Call::Waitfds => InCallback::Refused,
+        Call::GetOfft if bound.counts => InCallback::Unlocked,
+        Call::GetOfft => InCallback::Refused,
+        Call::NotifyEnable => InCallback::Unlocked,
+        Call::NotifyDisable => InCallback::Unlocked,
     }
+}
+
+/// What the notify callback may not call (libcurl 8.17's rule: it may add,
+/// remove, read messages, wait and set options, but not drive or clean up).
+pub const fn refused_in_notify(call: Call) -> bool {
+    matches!(call, Call::Perform | Call::SocketAction | Call::Cleanup)
 }
 
 /// The thread currently holding the Multi's lock, if any.

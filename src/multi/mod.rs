@@ -11,11 +11,12 @@ mod app;
 mod deadline;
 mod drive;
 mod guard;
+mod notify;
 mod queue;
 mod wait;
 mod walk;
 
-use std::ffi::{c_int, c_long, c_void};
+use std::ffi::{c_int, c_long, c_uint, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -23,14 +24,18 @@ use std::time::Duration;
 use curl_sys::{CURL, CURLMoption, CURLMsg, curl_socket_t};
 
 use crate::debug::trace;
-use crate::engine::{CURL_PUSH_OK, Engine, EngineSink, Happened, LibCurl, Wish};
+use crate::engine::{
+    CURL_PUSH_OK, CURLMINFO_XFERS_ADDED, CURLMINFO_XFERS_CURRENT, CURLMINFO_XFERS_DONE, CURLMINFO_XFERS_RUNNING,
+    CURLMNOTIFY_INFO_READ, Engine, EngineSink, Happened, LibCurl, Wish,
+};
 use crate::error::{Error, Result};
 use crate::reactor::{Events, Interest, Reactor};
 use app::AppCallbacks;
 pub use app::AppPointer;
 use deadline::Deadline;
 pub use guard::Call;
-use guard::{InCallback, Owner, in_callback};
+use guard::{Bound, InCallback, Owner, in_callback, refused_in_notify};
+use notify::{Notice, Notify};
 use queue::Books;
 pub use wait::{FdSets, WaitKind};
 use walk::Walk;
@@ -44,6 +49,9 @@ pub enum MultiOpt {
     EngineLong(CURLMoption, c_long),
     EngineOffT(CURLMoption, curl_sys::curl_off_t),
     EnginePtr(CURLMoption, *mut c_void),
+    /// `CURLMOPT_NOTIFYFUNCTION` and `NOTIFYDATA`: curlmux's own (notify.rs).
+    NotifyFunction(*mut c_void),
+    NotifyData(*mut c_void),
 }
 
 /// Changes to the books asked for where the lock cannot be taken: calls
@@ -71,10 +79,15 @@ pub struct Multi {
     app: AppCallbacks,
     reactor: Reactor,
     deadline: Deadline,
+    notify: Notify,
     owner: Owner,
+    /// The thread running the application's notify callback, if any.
+    notifying: Owner,
     deferred: Mutex<Vec<Deferred>>,
     /// Set after a push to `deferred`: the common empty case costs one load.
     any_deferred: AtomicBool,
+    /// Held while one thread hands out notices (drive.rs).
+    handing_out: Mutex<()>,
     state: Mutex<State>,
 }
 
@@ -104,9 +117,12 @@ impl Multi {
             app: AppCallbacks::default(),
             reactor,
             deadline: Deadline::default(),
+            notify: Notify::default(),
             owner: Owner::default(),
+            notifying: Owner::default(),
             deferred: Mutex::new(Vec::new()),
             any_deferred: AtomicBool::new(false),
+            handing_out: Mutex::new(()),
             state: Mutex::new(State {
                 closed: false,
                 books: Books::default(),
@@ -133,8 +149,13 @@ impl Multi {
     /// The one way in for every API call: from inside one of this multi's
     /// callbacks the table decides; otherwise the call takes the lock.
     fn enter(&self, call: Call) -> Result<Entered<'_>> {
+        if refused_in_notify(call) && self.notifying.is_current() {
+            return Err(Error::RecursiveApiCall);
+        }
         if self.owner.is_current() {
-            return match in_callback(call, self.engine.lib().guards_callbacks()) {
+            let lib = self.engine.lib();
+            let bound = Bound { guards_callbacks: lib.guards_callbacks(), counts: lib.newer.multi_get_offt.is_some() };
+            return match in_callback(call, bound) {
                 InCallback::Refused => Err(Error::RecursiveApiCall),
                 InCallback::Unlocked => Ok(Entered::Unlocked),
             };
@@ -242,18 +263,18 @@ impl Multi {
     /// One step of the event API: `fd` is ready as `bits` says, or (with
     /// `CURL_SOCKET_TIMEOUT`) the timeout is due.
     pub fn socket_action(&self, fd: curl_socket_t, bits: c_int) -> Result<c_int> {
-        let mut held = self.lock(Call::SocketAction)?;
-        self.stop_walking(&mut held.state);
-        self.catch_up(&mut held.state)?;
-        let outcome = if fd == curl_sys::CURL_SOCKET_TIMEOUT {
-            self.deadline.take_due();
-            self.engine.timeout_expired()
-        } else {
-            self.engine.socket_ready(fd, Happened::from_bits(bits))
-        };
-        self.collect(&mut held.state);
-        outcome?;
-        Ok(held.state.books.running() as c_int)
+        self.driving(Call::SocketAction, |state| {
+            self.stop_walking(state);
+            self.catch_up(state)?;
+            let outcome = if fd == curl_sys::CURL_SOCKET_TIMEOUT {
+                self.deadline.take_due();
+                self.engine.timeout_expired()
+            } else {
+                self.engine.socket_ready(fd, Happened::from_bits(bits))
+            };
+            self.collect(state);
+            outcome
+        })
     }
 
     /// Attaches the app's pointer to a socket libcurl knows.
@@ -293,7 +314,56 @@ impl Multi {
             MultiOpt::EngineLong(opt, v) => self.engine.setopt_long(opt, v)?,
             MultiOpt::EngineOffT(opt, v) => self.engine.setopt_off_t(opt, v)?,
             MultiOpt::EnginePtr(opt, v) => self.engine.setopt_ptr(opt, v)?,
+            MultiOpt::NotifyFunction(f) => self.notify.set_callback(f),
+            MultiOpt::NotifyData(data) => self.notify.set_data(data),
         }
+        Ok(())
+    }
+
+    /// `curl_multi_get_offt`: libcurl's own counts where it keeps them
+    /// (8.16; they include its internal transfers, as stock's do), else the
+    /// books': every transfer not finished is running, and which of them
+    /// wait for a connection only libcurl knows.
+    pub fn get_offt(&self, info: c_int, has_out: bool) -> Result<curl_sys::curl_off_t> {
+        let entered = self.enter(Call::GetOfft)?;
+        if !has_out {
+            return Err(Error::BadFunctionArgument);
+        }
+        if let Some(answer) = self.engine.get_offt(info) {
+            return answer;
+        }
+        let Entered::Locked(held) = entered else {
+            unreachable!("the table refuses GetOfft unlocked without libcurl's counts")
+        };
+        let books = &held.state.books;
+        let n = match info {
+            CURLMINFO_XFERS_CURRENT => books.attached() as u64,
+            CURLMINFO_XFERS_RUNNING => books.running() as u64,
+            CURLMINFO_XFERS_DONE => books.done() as u64,
+            CURLMINFO_XFERS_ADDED => books.added(),
+            _ => return Err(Error::UnknownOption),
+        };
+        Ok(n.min(i64::MAX as u64) as curl_sys::curl_off_t)
+    }
+
+    /// `curl_multi_notify_enable` / `_disable`.
+    pub fn notify_enable(&self, kind: c_uint, on: bool) -> Result<()> {
+        let _entered = self.enter(if on { Call::NotifyEnable } else { Call::NotifyDisable })?;
+        if !notify::known(kind) {
+            return Err(Error::UnknownOption);
+        }
+        if on && kind == CURLMNOTIFY_INFO_READ && self.notify.internal().is_null() {
+            // SAFETY: curl_easy_init takes no arguments; NULL means out of memory.
+            let easy = unsafe { (self.engine.lib().easy_init)() };
+            if easy.is_null() {
+                return Err(Error::OutOfMemory);
+            }
+            if !self.notify.keep_internal(easy) {
+                // SAFETY: made just above and handed to nobody.
+                unsafe { (self.engine.lib().easy_cleanup)(easy) };
+            }
+        }
+        self.notify.set_enabled(kind, on);
         Ok(())
     }
 
@@ -320,7 +390,17 @@ impl Multi {
         held.state.books.clear();
         // SAFETY: `closed` was false until now and is never reset: this runs once.
         unsafe { self.engine.cleanup() };
+        self.free_internal();
         Ok(())
+    }
+
+    /// Frees the handle INFO_READ notices pass, if one was made.
+    fn free_internal(&self) {
+        let easy = self.notify.take_internal();
+        if !easy.is_null() {
+            // SAFETY: curlmux made it with curl_easy_init and never attached it.
+            unsafe { (self.engine.lib().easy_cleanup)(easy) };
+        }
     }
 
     /// Cleanup for a Multi that never reached the application.
@@ -331,6 +411,7 @@ impl Multi {
             // SAFETY: guarded by `closed`, as in `cleanup`.
             unsafe { self.engine.cleanup() };
         }
+        self.free_internal();
     }
 }
 

@@ -63,6 +63,16 @@ impl Books {
         self.transfers.len() - self.done
     }
 
+    /// Finished transfers still attached.
+    pub fn done(&self) -> usize {
+        self.done
+    }
+
+    /// Attachments ever made, re-additions of an easy included.
+    pub fn added(&self) -> u64 {
+        self.generations
+    }
+
     /// Messages waiting for `info_read`.
     pub fn queued(&self) -> usize {
         self.queued
