@@ -331,6 +331,7 @@ ctests!(
         resolver,
         notify,
         tool_parallel,
+        nothing_to_wait,
     ],
     subset: [
         select_deadline,

@@ -30,8 +30,16 @@ int main(void)
   MOK(waitfds(m, NULL, 0, &count));
   CHECK_EQ(count, 0);
   for(i = 0; i < 3; i++) {
-    e[i] = new_transfer(&b[i], "/bytes/10");
+    e[i] = new_transfer(&b[i], "/delay/300/10");
     MOK(curl_multi_add_handle(m, e[i]));
+  }
+  /* Added but not started: no socket to wait on yet, as for fdset. */
+  MOK(waitfds(m, NULL, 0, &count));
+  CHECK_EQ(count, 0);
+  {
+    int running;
+    MOK(curl_multi_perform(m, &running));
+    CHECK_EQ(running, 3);
   }
   list = get_handles(m);
   CHECK(list != NULL);

@@ -164,7 +164,10 @@ pub unsafe extern "C" fn curl_multi_perform(multi: *mut CURLM, running_handles: 
 /// performs soon. Like libcurl's, this call runs no transfer and no callback.
 ///
 /// `*max_fd` is set to the highest descriptor added, or -1 when no transfer
-/// is attached.
+/// has a socket to wait on (none attached, all finished, none started), as
+/// libcurl answers; a loop then sleeps for `curl_multi_timeout`. The
+/// descriptor may be given back to `curl_multi_socket_action`, which then
+/// drives whatever is ready behind it.
 ///
 /// Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_RECURSIVE_API_CALL` (from
 /// inside a callback), `CURLM_BAD_FUNCTION_ARGUMENT` (`max_fd` NULL).
@@ -371,8 +374,10 @@ pub extern "C" fn curl_multi_strerror(code: CURLMcode) -> *const c_char {
 /// Tells libcurl that `sockfd` is ready as `ev_bitmask` says
 /// (`CURL_CSELECT_IN/OUT/ERR`, 0 to let libcurl check), or, with
 /// `CURL_SOCKET_TIMEOUT`, that its timeout is due; then drives the transfers
-/// concerned. `*running_handles` (may be NULL) is set as by
-/// `curl_multi_perform`.
+/// concerned. The descriptor `curl_multi_fdset` or `curl_multi_waitfds`
+/// handed out is taken too: every socket ready behind it and a due timeout
+/// are handled, whatever `ev_bitmask` says. `*running_handles` (may be NULL)
+/// is set as by `curl_multi_perform`.
 ///
 /// Returns `CURLM_OK`, `CURLM_BAD_HANDLE` (also for NULL, where libcurl 7.88
 /// would crash), `CURLM_RECURSIVE_API_CALL` (from inside a callback), or an
@@ -487,8 +492,12 @@ pub unsafe extern "C" fn curl_multi_get_handles(multi: *mut CURLM) -> *mut *mut 
 /// for `multi` and sets `*fd_count` (may be NULL when `ufds` is given) to how
 /// many there are (libcurl 8.8's function, provided by curlmux whatever
 /// libcurl it binds to). curlmux reports one descriptor, readable when any
-/// transfer has work (as `curl_multi_fdset` does), or none when nothing is
-/// attached. `size` 0 with `ufds` NULL only counts.
+/// transfer has work (as `curl_multi_fdset` does), or none while no transfer
+/// has a socket to wait on. libcurl itself lists every transfer's socket and
+/// its wakeup descriptor (3 for two connected transfers); curlmux's one
+/// descriptor stands for all of them, however many thousands: a program that
+/// sizes its array from the count gets the right size for what it is given.
+/// `size` 0 with `ufds` NULL only counts.
 ///
 /// Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_BAD_FUNCTION_ARGUMENT`
 /// (`ufds` NULL while `size` > 0 or `fd_count` NULL); `CURLM_OUT_OF_MEMORY`

@@ -135,7 +135,7 @@ impl Multi {
     /// finished transfers to the message queue. Each ready socket costs one
     /// `socket_action`, so idle transfers cost nothing; how many were ready
     /// feeds the choice to walk instead (walk.rs).
-    fn drive(&self, state: &mut State) -> Result<()> {
+    pub(super) fn drive(&self, state: &mut State) -> Result<()> {
         let mut outcome = Ok(());
         let mut seen = 0;
         for _ in 0..MAX_ROUNDS {

@@ -269,6 +269,10 @@ impl Multi {
             let outcome = if fd == curl_sys::CURL_SOCKET_TIMEOUT {
                 self.deadline.take_due();
                 self.engine.timeout_expired()
+            } else if fd == self.reactor.fd() {
+                // The descriptor fdset and waitfds hand out, given back:
+                // whatever is ready behind it.
+                return self.drive(state);
             } else {
                 self.engine.socket_ready(fd, Happened::from_bits(bits))
             };

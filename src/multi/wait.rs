@@ -68,11 +68,13 @@ impl Extra for curl_waitfd {
 }
 
 impl Multi {
-    /// Adds the descriptors to wait on to the sets; the highest, or -1 when
-    /// nothing is attached. Socket-driven, that is the epoll fd alone.
-    /// Walking, it is also every transfer's socket, as libcurl's fdset names
-    /// them; only while no descriptor can reach FD_SETSIZE, where libcurl's
-    /// fdset would skip it.
+    /// Adds the descriptors to wait on to the sets; the highest, or -1.
+    /// Socket-driven, that is the epoll fd alone, named only while some
+    /// transfer has a socket to wait on: libcurl answers -1 otherwise ("no
+    /// file descriptors to wait for"), and so does curlmux. Walking, it is
+    /// every transfer's socket as libcurl's fdset names them, and the epoll
+    /// fd with them; only while no descriptor can reach FD_SETSIZE, where
+    /// libcurl's fdset would skip it.
     pub fn fdset(&self, mut sets: FdSets<'_>) -> Result<c_int> {
         let mut held = self.lock(Call::Fdset)?;
         let state = &mut held.state;
@@ -82,13 +84,12 @@ impl Multi {
             self.stop_walking(state);
         }
         let mut max_fd = -1;
-        if let (true, Some(read), Some(write), Some(exc)) =
-            (state.walk.is_on(), sets.read.as_deref_mut(), sets.write, sets.exc)
-        {
+        let walking = state.walk.is_on();
+        if let (true, Some(read), Some(write), Some(exc)) = (walking, sets.read.as_deref_mut(), sets.write, sets.exc) {
             max_fd = self.engine.fdset(read, write, exc)?;
         }
-        let fd = self.descriptor(state).filter(|&fd| (fd as usize) < libc::FD_SETSIZE);
-        if let (Some(fd), Some(read)) = (fd, sets.read) {
+        let fd = self.descriptor(if walking { max_fd >= 0 } else { self.has_sockets(state) });
+        if let (Some(fd), Some(read)) = (fd.filter(|&fd| (fd as usize) < libc::FD_SETSIZE), sets.read) {
             // SAFETY: `read` is a valid fd_set and fd < FD_SETSIZE.
             unsafe { libc::FD_SET(fd, read) };
             max_fd = max_fd.max(fd);
@@ -96,19 +97,28 @@ impl Multi {
         Ok(max_fd)
     }
 
-    /// The one descriptor to wait on, for `curl_multi_waitfds` (None when
-    /// nothing is attached). Its caller polls it alone: no walking from now on.
+    /// The one descriptor to wait on, for `curl_multi_waitfds` (None while
+    /// no transfer has a socket, as for fdset). Its caller polls it alone:
+    /// no walking from now on.
     pub fn waitfds(&self) -> Result<Option<c_int>> {
         let mut held = self.lock(Call::Waitfds)?;
         self.stop_walking(&mut held.state);
-        Ok(self.descriptor(&held.state))
+        Ok(self.descriptor(self.has_sockets(&held.state)))
     }
 
-    /// The epoll fd, with its timer armed to the engine's deadline: the
-    /// caller is about to sleep on it.
-    fn descriptor(&self, state: &State) -> Option<c_int> {
+    /// Whether some transfer has a socket to wait on. Right after a walk
+    /// libcurl has not told yet (the deadline then reads due, so a caller
+    /// sleeping on the descriptor performs at once and learns).
+    fn has_sockets(&self, state: &State) -> bool {
+        state.stale || self.reactor.watches_any()
+    }
+
+    /// The epoll fd where `named`, with its timer armed to the engine's
+    /// deadline: the caller is about to sleep on it. curl_multi_socket_action
+    /// takes it back (mod.rs).
+    fn descriptor(&self, named: bool) -> Option<c_int> {
         self.arm_timer();
-        (state.books.attached() > 0).then(|| self.reactor.fd())
+        named.then(|| self.reactor.fd())
     }
 
     /// Arms the reactor's timer to the engine's deadline. Done only where
@@ -141,7 +151,9 @@ impl Multi {
         }
         let idle = held.state.books.attached() == 0;
         drop(held);
-        if kind == WaitKind::Wait && idle && extra.is_empty() {
+        // libcurl's wait returns at once with no descriptor to wait on, even
+        // with a timer pending; its poll sleeps.
+        if kind == WaitKind::Wait && extra.is_empty() && !self.reactor.watches_any() {
             return Ok(Waited::default());
         }
         let start = Instant::now();

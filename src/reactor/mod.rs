@@ -91,6 +91,8 @@ pub struct Reactor {
 #[derive(Default)]
 struct Sockets {
     wished: Vec<Option<Interest>>,
+    /// How many entries of `wished` are Some.
+    count: usize,
     paused: bool,
 }
 
@@ -140,6 +142,7 @@ impl Reactor {
             sockets.wished.resize(slot + 1, None);
         }
         let before = sockets.wished[slot].replace(interest);
+        sockets.count += before.is_none() as usize;
         if sockets.paused {
             return Ok(());
         }
@@ -150,9 +153,17 @@ impl Reactor {
     pub fn unwatch(&self, fd: RawFd) {
         let mut sockets = self.sockets();
         let Some(slot) = usize::try_from(fd).ok().and_then(|i| sockets.wished.get_mut(i)) else { return };
-        if slot.take().is_some() && !sockets.paused {
-            let _ = self.epoll.delete(fd);
+        if slot.take().is_some() {
+            sockets.count -= 1;
+            if !sockets.paused {
+                let _ = self.epoll.delete(fd);
+            }
         }
+    }
+
+    /// Whether any socket is wished watched (paused or not).
+    pub fn watches_any(&self) -> bool {
+        self.sockets().count > 0
     }
 
     /// Takes every socket out of the epoll set (their wishes are kept): the
