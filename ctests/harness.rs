@@ -332,6 +332,8 @@ ctests!(
         notify,
         tool_parallel,
         nothing_to_wait,
+        fork,
+        fork_inherited,
     ],
     subset: [
         select_deadline,

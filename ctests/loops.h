@@ -127,7 +127,7 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sock
 }
 
 /* Sets the callbacks; call before adding transfers (or the first timer is missed). */
-static void events_init(CURLM *m)
+__attribute__((unused)) static void events_init(CURLM *m)
 {
   memset(&ev, 0, sizeof(ev));
   ev.multi = m;
@@ -176,7 +176,7 @@ static void run_events(CURLM *m, void (*on_done)(CURL *, CURLcode), int transfer
   CHECK(ev.timer_calls > 0 && ev.socket_calls > 0);
 }
 
-static void events_done(void)
+__attribute__((unused)) static void events_done(void)
 {
   close(ev.epfd);
   close(ev.tfd);

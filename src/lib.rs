@@ -12,14 +12,15 @@
 //!   in-callback table (`guard.rs`); `drive.rs`: the loop from reactor to
 //!   engine (or, for few and mostly ready transfers, libcurl's own walk,
 //!   chosen in `walk.rs`); `wait.rs`: how long waits sleep and what they
-//!   report.
+//!   report; `notify.rs`: libcurl 8.17's notifications, curlmux's own.
 //! - [`reactor`]: epoll + timerfd + eventfds, typed events, and sleeping on
 //!   them beside the caller's descriptors; knows nothing of libcurl.
 //! - [`engine`]: the process's libcurl, bound at run time with the one table
 //!   of what it can do (`engine/libcurl.rs`), and one private libcurl multi
 //!   per `Multi`, driven by socket_action or by its own walk; knows nothing
 //!   of epoll.
-//! - `addr`: the cheap hasher for maps keyed by handle addresses.
+//! - `addr`: the cheap hasher for maps keyed by handle addresses; `fork`:
+//!   which process a Multi was made in.
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
@@ -28,6 +29,7 @@ mod addr;
 pub(crate) mod debug;
 mod engine;
 mod error;
+mod fork;
 mod multi;
 mod panic;
 mod reactor;

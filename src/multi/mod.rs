@@ -75,6 +75,9 @@ struct State {
 }
 
 pub struct Multi {
+    /// The fork generation it was made in (fork.rs): in a child of that
+    /// process it shares its descriptors with the parent and is inert.
+    born: u64,
     engine: Engine,
     app: AppCallbacks,
     reactor: Reactor,
@@ -113,6 +116,7 @@ impl Multi {
         })?;
         let engine = Engine::new(lib)?;
         let multi = Arc::new(Multi {
+            born: crate::fork::generation(),
             engine,
             app: AppCallbacks::default(),
             reactor,
@@ -149,6 +153,9 @@ impl Multi {
     /// The one way in for every API call: from inside one of this multi's
     /// callbacks the table decides; otherwise the call takes the lock.
     fn enter(&self, call: Call) -> Result<Entered<'_>> {
+        if self.inherited() {
+            return Err(Error::BadHandle);
+        }
         if refused_in_notify(call) && self.notifying.is_current() {
             return Err(Error::RecursiveApiCall);
         }
@@ -371,14 +378,29 @@ impl Multi {
         Ok(())
     }
 
+    /// Made in a process this one was forked from: its epoll set, timerfd,
+    /// eventfds and libcurl's sockets are the parent's too. Every call but
+    /// cleanup answers `CURLM_BAD_HANDLE`, and nothing reaches the kernel
+    /// objects or libcurl's transfers, which the parent still drives.
+    fn inherited(&self) -> bool {
+        self.born != crate::fork::current()
+    }
+
     /// Makes a current or the next `curl_multi_poll` return. Thread-safe, lock-free.
     pub fn wakeup(&self) -> Result<()> {
+        if self.inherited() {
+            return Err(Error::BadHandle);
+        }
         self.reactor.wake().map_err(|_| Error::WakeupFailure)
     }
 
     /// Detaches every easy (never frees them) and closes the engine. The
     /// Multi answers `CURLM_BAD_HANDLE` from then on.
     pub fn cleanup(&self) -> Result<()> {
+        if self.inherited() {
+            self.abandon();
+            return Ok(());
+        }
         let mut held = self.lock(Call::Cleanup)?;
         held.state.closed = true;
         // libcurl 7.88's cleanup detaches easies without clearing their
@@ -407,8 +429,24 @@ impl Multi {
         }
     }
 
+    /// Cleanup in a forked child: the books go, the engine is left as it is
+    /// (libcurl's cleanup would close the parent's connections the polite
+    /// way, writing to them), and the descriptors are closed when the Multi
+    /// is dropped, which only drops this process's references. A lock held
+    /// at the fork by a thread that is gone here is not waited for.
+    fn abandon(&self) {
+        self.app.silence();
+        if let Ok(mut state) = self.state.try_lock() {
+            state.closed = true;
+            state.books.clear();
+        }
+    }
+
     /// Cleanup for a Multi that never reached the application.
     fn close(&self) {
+        if self.inherited() {
+            return self.abandon();
+        }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if !state.closed {
             state.closed = true;
@@ -429,6 +467,11 @@ impl Drop for Multi {
 /// and, when the application set its own callbacks, to the application too.
 impl EngineSink for Multi {
     fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>, socketp: *mut c_void) -> c_int {
+        // In a forked child, libcurl calls back when the child frees an
+        // attached easy: the epoll set is the parent's.
+        if self.inherited() {
+            return 0;
+        }
         match wish {
             Some(w) => {
                 if let Err(e) = self.reactor.watch(fd, Interest { read: w.read, write: w.write }) {
@@ -441,6 +484,9 @@ impl EngineSink for Multi {
     }
 
     fn timer(&self, after: Option<Duration>) -> c_int {
+        if self.inherited() {
+            return 0;
+        }
         self.deadline.set(after);
         self.app.timer(after)
     }
