@@ -4,17 +4,13 @@
 //! against keys an attacker chooses; addresses come from the allocator, and
 //! these maps are on the path of every transfer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A map keyed by an address.
 ///
 /// cbindgen:ignore
 pub(crate) type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
-/// A set of addresses.
-///
-/// cbindgen:ignore
-pub(crate) type AddrSet = HashSet<usize, BuildHasherDefault<AddrHasher>>;
 
 /// Fibonacci hashing: one multiply spreads the address's bits upwards; the
 /// rotation brings the best-mixed high half down to the low bits hashbrown
@@ -48,7 +44,7 @@ mod tests {
 
     #[test]
     fn aligned_addresses_spread_over_low_bits() {
-        let buckets: AddrSet = (0..1024usize)
+        let buckets: std::collections::HashSet<usize> = (0..1024usize)
             .map(|i| {
                 let mut h = AddrHasher::default();
                 h.write_usize(0x5555_0000_0000 + i * 64);

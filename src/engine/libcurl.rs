@@ -16,8 +16,8 @@ use crate::debug::trace;
 /// forwards, and what that libcurl can do: the one table of per-version facts
 /// in curlmux.
 pub struct LibCurl {
-    /// Where the library was found, and how, its `curl_version()`, and what
-    /// curlmux provides on it itself.
+    /// Where the library was found, and how, its version and TLS library,
+    /// and what curlmux provides on it itself.
     description: CString,
     /// `curl_version_info()->version_num`: 0x073d01 for 7.61.1.
     version_num: u32,
@@ -66,7 +66,8 @@ pub struct Newer {
 }
 
 impl LibCurl {
-    /// Where the library was found and how, then its `curl_version()`.
+    /// Where the library was found and how, its version and TLS library,
+    /// then what curlmux provides on it.
     pub fn description(&self) -> &CStr {
         &self.description
     }
@@ -268,14 +269,23 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
             unsafe { std::mem::transmute::<*mut c_void, _>(source.lookup($name)) }
         };
     }
-    let version: unsafe extern "C" fn() -> *const c_char = bind!(c"curl_version");
-    // SAFETY: curl_version returns a static NUL-terminated string.
-    let version = unsafe { CStr::from_ptr(version()) }.to_string_lossy();
     let version_info: unsafe extern "C" fn(curl_sys::CURLversion) -> *const curl_sys::curl_version_info_data =
         bind!(c"curl_version_info");
     // SAFETY: every libcurl answers CURLVERSION_FIRST with a static struct
-    // whose first fields (age, version, version_num) never changed.
-    let version_num = unsafe { (*version_info(curl_sys::CURLVERSION_FIRST)).version_num };
+    // whose fields of that age (version, version_num, ssl_version) never changed.
+    let info = unsafe { &*version_info(curl_sys::CURLVERSION_FIRST) };
+    let text = |p: *const c_char| {
+        if p.is_null() {
+            return String::new();
+        }
+        // SAFETY: libcurl's static NUL-terminated string.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    };
+    // Not curl_version(): in a libcurl built with LDAP it initialises LDAP
+    // and SASL, whose allocations valgrind then reports in programs that
+    // never asked for them.
+    let version = format!("libcurl/{} {}", text(info.version), text(info.ssl_version));
+    let version_num = info.version_num;
     let mut lib = LibCurl {
         version_num,
         multi_init: bind!(c"curl_multi_init"),
