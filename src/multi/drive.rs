@@ -63,7 +63,7 @@ impl Multi {
                 return;
             }
             for notice in notices {
-                if notice.attached && !self.still_attached(notice.easy) {
+                if notice.for_transfer() && !self.still_attached(notice.easy) {
                     continue;
                 }
                 self.notify.deliver(self.app.handle(), notice);
@@ -196,7 +196,7 @@ impl Multi {
             }
             finished += 1;
             if self.notify.wants(CURLMNOTIFY_EASY_DONE) {
-                self.notify.push(Notice { kind: CURLMNOTIFY_EASY_DONE, easy: done.easy, attached: true });
+                self.notify.push(Notice { kind: CURLMNOTIFY_EASY_DONE, easy: done.easy });
             }
             if was_empty && self.notify.wants(CURLMNOTIFY_INFO_READ) {
                 self.notify.push_info_read();

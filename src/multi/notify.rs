@@ -26,10 +26,15 @@ type NotifyFn = unsafe extern "C" fn(*mut CURLM, c_uint, *mut CURL, *mut c_void)
 pub struct Notice {
     pub kind: c_uint,
     pub easy: *mut CURL,
-    /// Whether `easy` is one of the application's transfers. Such a notice
-    /// is dropped if the easy is no longer attached when its turn comes, as
-    /// libcurl drops it.
-    pub attached: bool,
+}
+
+impl Notice {
+    /// Whether `easy` is one of the application's transfers (EASY_DONE's;
+    /// INFO_READ's is the internal handle). Such a notice is dropped if the
+    /// easy is no longer attached when its turn comes, as libcurl drops it.
+    pub fn for_transfer(&self) -> bool {
+        self.kind == CURLMNOTIFY_EASY_DONE
+    }
 }
 
 // SAFETY: the easy pointer is only compared and handed to the application.
@@ -109,7 +114,7 @@ impl Notify {
 
     /// A message landed on an empty queue.
     pub fn push_info_read(&self) {
-        self.push(Notice { kind: CURLMNOTIFY_INFO_READ, easy: self.internal(), attached: false });
+        self.push(Notice { kind: CURLMNOTIFY_INFO_READ, easy: self.internal() });
     }
 
     pub fn has_notices(&self) -> bool {
