@@ -10,12 +10,30 @@
 
 static int done;
 static CURLcode last;
+static CURL *ended[64];
+static CURLcode ended_rc[64];
 
 static void on_done(CURL *e, CURLcode rc)
 {
-  (void)e;
+  if(done < 64) {
+    ended[done] = e;
+    ended_rc[done] = rc;
+  }
   last = rc;
   done++;
+}
+
+/* The result of transfer e, as its message said; stderr names a failure. */
+static CURLcode result_of(CURL *e, int i)
+{
+  int k;
+  for(k = 0; k < done && k < 64 && ended[k] != e; k++)
+    ;
+  CHECK(k < done);
+  if(ended_rc[k] != CURLE_OK)
+    fprintf(stderr, "transfer %d ended %d (%s), message %d of %d\n", i, ended_rc[k],
+            curl_easy_strerror(ended_rc[k]), k + 1, done);
+  return ended_rc[k];
 }
 
 static int distinct_ports(CURL **e, int n)
@@ -47,6 +65,7 @@ static int limited(CURLMoption option, long limit, int n)
   CHECK_EQ(done, n);
   distinct = distinct_ports(e, n);
   for(i = 0; i < n; i++) {
+    CHECK_EQ(result_of(e[i], i), CURLE_OK);
     CHECK_EQ(b[i].len, (size_t)(10 + i));
     MOK(curl_multi_remove_handle(m, e[i]));
     curl_easy_cleanup(e[i]);
