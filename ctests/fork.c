@@ -1,7 +1,7 @@
 /* A parent with transfers in flight forks; the child cleans up its inherited
-   copy of the multi (as a garbage collector in a forked worker does), in
-   the wait loop after freeing the easies first, and exits. The parent's
-   transfers must all finish, in the select, wait and poll loops. The event
+   copy of the multi (as a garbage collector in a forked worker does), once
+   right away and once after freeing the easies first, and exits. The
+   parent's transfers must all finish, in the select, wait and poll loops. The event
    loop is fork_inherited.c's: there stock's cleanup in the child calls the
    application's socket callback, which edits the epoll set the parent
    shares, and the parent's transfers stall until they time out. */
@@ -19,7 +19,7 @@ static void on_done(CURL *e, CURLcode rc)
   failed += rc != CURLE_OK;
 }
 
-static void forked(enum loop l)
+static void forked(enum loop l, int child_frees_easies)
 {
   CURL *e[N];
   CURLM *m = curl_multi_init();
@@ -39,7 +39,7 @@ static void forked(enum loop l)
   child = fork();
   CHECK(child >= 0);
   if(child == 0) {
-    if(l == LOOP_WAIT) {
+    if(child_frees_easies) {
       for(i = 0; i < N; i++)
         curl_easy_cleanup(e[i]);
     }
@@ -54,8 +54,9 @@ static void forked(enum loop l)
     curl_easy_cleanup(e[i]);
   }
   MOK(curl_multi_cleanup(m));
-  LOOP_PRINTF(l, "%s: child's cleanup %d; parent finished %d of %d, %d failed\n", loop_names[l],
-              WEXITSTATUS(status), done, N, failed);
+  LOOP_PRINTF(l, "%s: child %s; its cleanup %d; parent finished %d of %d, %d failed\n", loop_names[l],
+              child_frees_easies ? "frees the easies" : "keeps the easies", WEXITSTATUS(status), done, N,
+              failed);
 }
 
 int main(void)
@@ -63,8 +64,10 @@ int main(void)
   int l;
   harness_init();
   for(l = LOOP_SELECT; l <= LOOP_POLL; l++) {
-    if(loop_runs((enum loop)l))
-      forked((enum loop)l);
+    if(loop_runs((enum loop)l)) {
+      forked((enum loop)l, 0);
+      forked((enum loop)l, 1);
+    }
   }
   return 0;
 }
