@@ -347,6 +347,7 @@ ctests!(
         threads_shared,
         threads_per_thread,
         busy_then_crowd,
+        running_out,
     ],
 );
 

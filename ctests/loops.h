@@ -43,7 +43,7 @@ static void run_select(CURLM *m, void (*on_done)(CURL *, CURLcode))
       t = 1000;
     tv.tv_sec = t / 1000;
     tv.tv_usec = (t % 1000) * 1000;
-    CHECK(select(maxfd + 1, &r, &w, &x, &tv) >= 0);
+    CHECK(select(maxfd + 1, &r, &w, &x, &tv) >= 0 || errno == EINTR);
     MOK(curl_multi_perform(m, &running));
     drain_messages(m, on_done);
   }

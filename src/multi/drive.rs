@@ -88,7 +88,9 @@ impl Multi {
             }
             Some(false) => {
                 trace!("walk: off, {} attached", state.books.attached());
-                self.reactor.resume();
+                for easy in self.reactor.resume() {
+                    self.refused_watch(easy as *mut curl_sys::CURL);
+                }
                 state.stale = true;
             }
             None => {}
@@ -190,19 +192,25 @@ impl Multi {
         self.apply_deferred(state);
         let mut finished = 0;
         while let Some(done) = self.engine.next_done() {
-            let was_empty = state.books.queued() == 0;
-            if !state.books.complete(done.easy, done.result) {
-                continue;
-            }
-            finished += 1;
-            if self.notify.wants(CURLMNOTIFY_EASY_DONE) {
-                self.notify.push(Notice { kind: CURLMNOTIFY_EASY_DONE, easy: done.easy });
-            }
-            if was_empty && self.notify.wants(CURLMNOTIFY_INFO_READ) {
-                self.notify.push_info_read();
-            }
+            finished += self.finish(state, done.easy, done.result) as usize;
         }
         finished
+    }
+
+    /// Queues the message that `easy` finished with `result`, with its
+    /// notices; false when it is not a running transfer of this multi.
+    pub(super) fn finish(&self, state: &mut State, easy: *mut curl_sys::CURL, result: curl_sys::CURLcode) -> bool {
+        let was_empty = state.books.queued() == 0;
+        if !state.books.complete(easy, result) {
+            return false;
+        }
+        if self.notify.wants(CURLMNOTIFY_EASY_DONE) {
+            self.notify.push(Notice { kind: CURLMNOTIFY_EASY_DONE, easy });
+        }
+        if was_empty && self.notify.wants(CURLMNOTIFY_INFO_READ) {
+            self.notify.push_info_read();
+        }
+        true
     }
 }
 

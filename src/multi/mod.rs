@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use curl_sys::{CURL, CURLMoption, CURLMsg, curl_socket_t};
+use curl_sys::{CURL, CURLE_OUT_OF_MEMORY, CURLMoption, CURLMsg, CURLcode, curl_socket_t};
 
 use crate::debug::trace;
 use crate::engine::{
@@ -59,6 +59,9 @@ pub enum MultiOpt {
 enum Deferred {
     Adopt(*mut CURL),
     Detach(*mut CURL),
+    /// Its socket cannot be watched: the transfer ends with this result.
+    /// Only without callbacks of the application, which the removal might call.
+    Fail(*mut CURL, CURLcode),
 }
 
 // SAFETY: the easy pointers are only compared and handed back to libcurl.
@@ -201,6 +204,19 @@ impl Multi {
                 Deferred::Detach(easy) => {
                     state.books.detach(easy);
                 }
+                // Only while it is still this multi's unfinished transfer.
+                Deferred::Fail(easy, result) if state.books.is_running(easy) => {
+                    if let Err(e) = self.engine.remove(easy) {
+                        trace!("fail {easy:p}: remove: {e:?}");
+                    }
+                    self.finish(state, easy, result);
+                    if !state.stale
+                        && let Ok(after) = self.engine.timeout()
+                    {
+                        self.deadline.set(after);
+                    }
+                }
+                Deferred::Fail(..) => {}
             }
         }
     }
@@ -250,6 +266,15 @@ impl Multi {
             }
         }
         Ok(())
+    }
+
+    /// The kernel would not watch `easy`'s socket (epoll's limit of watches,
+    /// kernel memory): nothing would report it ready, so its transfer ends
+    /// rather than hang, unless the application watches sockets itself.
+    fn refused_watch(&self, easy: *mut CURL) {
+        if !self.app.drives() {
+            self.defer(Deferred::Fail(easy, CURLE_OUT_OF_MEMORY));
+        }
     }
 
     /// `easy` is about to be freed (curl_easy_cleanup), and libcurl detaches
@@ -474,8 +499,9 @@ impl EngineSink for Multi {
         }
         match wish {
             Some(w) => {
-                if let Err(e) = self.reactor.watch(fd, Interest { read: w.read, write: w.write }) {
+                if let Err(e) = self.reactor.watch(fd, Interest { read: w.read, write: w.write }, easy as usize) {
                     trace!("watch fd {fd}: {e}");
+                    self.refused_watch(easy);
                 }
             }
             None => self.reactor.unwatch(fd),

@@ -53,6 +53,11 @@ impl Books {
         self.transfers.contains_key(&(easy as usize))
     }
 
+    /// Attached here and not finished.
+    pub fn is_running(&self, easy: *mut CURL) -> bool {
+        self.transfers.get(&(easy as usize)).is_some_and(|t| !t.done)
+    }
+
     /// The attached easy handles, in no particular order.
     pub fn easies(&self) -> impl Iterator<Item = *mut CURL> + '_ {
         self.transfers.keys().map(|&key| key as *mut CURL)

@@ -90,17 +90,24 @@ pub struct Reactor {
 /// Socket interest, indexed by fd number; in the epoll set unless paused.
 #[derive(Default)]
 struct Sockets {
-    wished: Vec<Option<Interest>>,
+    wished: Vec<Option<Wished>>,
     /// How many entries of `wished` are Some.
     count: usize,
     paused: bool,
 }
 
 impl Sockets {
-    /// Every wished socket and its interest.
-    fn each(&self) -> impl Iterator<Item = (RawFd, Interest)> + '_ {
+    /// Every wished socket and its wish.
+    fn each(&self) -> impl Iterator<Item = (RawFd, Wished)> + '_ {
         self.wished.iter().enumerate().filter_map(|(fd, w)| Some((fd as RawFd, (*w)?)))
     }
+}
+
+/// A socket's interest, and whom the caller said it is for (opaque here).
+#[derive(Debug, Clone, Copy)]
+struct Wished {
+    interest: Interest,
+    owner: usize,
 }
 
 impl Reactor {
@@ -134,14 +141,15 @@ impl Reactor {
         self.waker.as_raw_fd()
     }
 
-    /// Watches `fd` for `interest`, replacing any earlier interest.
-    pub fn watch(&self, fd: RawFd, interest: Interest) -> io::Result<()> {
+    /// Watches `fd` for `interest` on behalf of `owner` (a value that
+    /// [`Reactor::resume`] gives back), replacing any earlier interest.
+    pub fn watch(&self, fd: RawFd, interest: Interest, owner: usize) -> io::Result<()> {
         let slot = usize::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
         let mut sockets = self.sockets();
         if sockets.wished.len() <= slot {
             sockets.wished.resize(slot + 1, None);
         }
-        let before = sockets.wished[slot].replace(interest);
+        let before = sockets.wished[slot].replace(Wished { interest, owner });
         sockets.count += before.is_none() as usize;
         if sockets.paused {
             return Ok(());
@@ -177,16 +185,20 @@ impl Reactor {
         }
     }
 
-    /// Puts every socket back into the epoll set, as it is wished now.
-    pub fn resume(&self) {
+    /// Puts every socket back into the epoll set, as it is wished now;
+    /// returns the owners of those the kernel would not take back.
+    pub fn resume(&self) -> Vec<usize> {
         let mut sockets = self.sockets();
+        let mut refused = Vec::new();
         if std::mem::replace(&mut sockets.paused, false) {
-            for (fd, interest) in sockets.each() {
-                if let Err(e) = self.register(fd, interest, false) {
+            for (fd, wished) in sockets.each() {
+                if let Err(e) = self.register(fd, wished.interest, false) {
                     crate::debug::trace!("resume fd {fd}: {e}");
+                    refused.push(wished.owner);
                 }
             }
         }
+        refused
     }
 
     fn sockets(&self) -> std::sync::MutexGuard<'_, Sockets> {
@@ -288,7 +300,7 @@ mod tests {
     fn reports_readable_socket_until_drained_then_nothing() {
         let reactor = Reactor::new().unwrap();
         let (a, mut b) = UnixStream::pair().unwrap();
-        reactor.watch(a.as_raw_fd(), Interest { read: true, write: false }).unwrap();
+        reactor.watch(a.as_raw_fd(), Interest { read: true, write: false }, 0).unwrap();
         assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
         std::io::Write::write_all(&mut b, b"x").unwrap();
         let seen = all(&reactor, Some(Duration::ZERO));
@@ -305,14 +317,14 @@ mod tests {
         let (a, mut b) = UnixStream::pair().unwrap();
         let (c, _d) = UnixStream::pair().unwrap();
         std::io::Write::write_all(&mut b, b"x").unwrap();
-        reactor.watch(a.as_raw_fd(), Interest { read: true, write: false }).unwrap();
-        reactor.watch(c.as_raw_fd(), Interest { read: true, write: false }).unwrap();
+        reactor.watch(a.as_raw_fd(), Interest { read: true, write: false }, 0).unwrap();
+        reactor.watch(c.as_raw_fd(), Interest { read: true, write: false }, 0).unwrap();
         assert_eq!(all(&reactor, Some(Duration::ZERO)).len(), 1);
         reactor.pause();
         assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
         // Wishes change while paused: remembered, not registered.
         reactor.unwatch(a.as_raw_fd());
-        reactor.watch(c.as_raw_fd(), Interest { read: false, write: true }).unwrap();
+        reactor.watch(c.as_raw_fd(), Interest { read: false, write: true }, 0).unwrap();
         assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
         reactor.resume();
         let seen = all(&reactor, Some(Duration::ZERO));
@@ -371,7 +383,7 @@ mod tests {
         let reactor = Reactor::new().unwrap();
         let (a, mut b) = UnixStream::pair().unwrap();
         let (c, mut d) = UnixStream::pair().unwrap();
-        reactor.watch(c.as_raw_fd(), Interest { read: true, write: false }).unwrap();
+        reactor.watch(c.as_raw_fd(), Interest { read: true, write: false }, 0).unwrap();
         let mut extra = [Fd(a.as_raw_fd(), PollBits::default())];
         let slept = reactor.sleep(&mut extra, Duration::from_millis(1), false).unwrap();
         assert_eq!((slept.extra, slept.sockets, slept.deadline), (0, 0, false));
