@@ -75,10 +75,13 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * libcurl's `curl_easy_cleanup`, unchanged: frees `handle` (detaching it
- * first from a multi it is still attached to, as libcurl does). curlmux's
- * multis forget the easy first, so none of them keeps a freed easy in its
- * books, counts it as running or hands it out again. NULL does nothing.
+ * libcurl's `curl_easy_cleanup`: frees `handle`, detaching it first from
+ * a multi it is still attached to. An easy attached to a curlmux multi is
+ * removed from it first, as `curl_multi_remove_handle` would, so none of
+ * curlmux's multis keeps a freed easy in its books, counts it as running or
+ * hands it out again, and a connection with a response still in flight is
+ * closed rather than reused (libcurl 7.75 to 8.14 would give that response
+ * to the next transfer on it). NULL does nothing.
  *
  * Thread rules as libcurl's: the easy must not be in use by another thread.
  *

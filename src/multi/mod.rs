@@ -277,16 +277,31 @@ impl Multi {
         }
     }
 
-    /// `easy` is about to be freed (curl_easy_cleanup), and libcurl detaches
-    /// it on its own if it is attached here: forget it. Whether libcurl
-    /// tells the engine's public remove_handle depends on its version, so
-    /// the books never wait for that. Takes the lock only if it is free.
+    /// `easy` is about to be freed (curl_easy_cleanup): if it is attached
+    /// here, remove it now, while it still holds its connection. libcurl
+    /// 7.75 to 8.14 detach the connection first and remove the easy after
+    /// (curl 66d35ee5d4), so a connection with a response still in flight
+    /// goes back to the cache and the next transfer on it reads that
+    /// response. Takes the lock only if it is free; otherwise (inside a
+    /// callback) the books forget the easy later and libcurl removes it.
     pub fn easy_freed(&self, easy: *mut CURL) {
         if !self.owner.is_current()
-            && let Ok(mut state) = self.state.try_lock()
+            && !self.inherited()
+            && let Ok(state) = self.state.try_lock()
         {
-            self.apply_deferred(&mut state);
-            state.books.detach(easy);
+            let mut held = Held { state, _mark: self.owner.mark() };
+            self.apply_deferred(&mut held.state);
+            if held.state.books.contains(easy) {
+                if let Err(e) = self.engine.remove(easy) {
+                    trace!("freeing {easy:p}: remove: {e:?}");
+                }
+                held.state.books.detach(easy);
+                if !held.state.stale
+                    && let Ok(after) = self.engine.timeout()
+                {
+                    self.deadline.set(after);
+                }
+            }
             return;
         }
         self.defer(Deferred::Detach(easy));
