@@ -2,10 +2,11 @@
    curlmux's answer for a multi used in a forked child: every call but
    cleanup answers CURLM_BAD_HANDLE (NULL for info_read), touching nothing
    the parent shares (epoll set, timerfd, eventfds, libcurl's sockets), and
-   the parent finishes every transfer. Also with an event loop in the
-   parent, where stock's cleanup in the child calls the application's
-   socket callback, which edits the parent's epoll set: curlmux calls none
-   of the application's callbacks there. */
+   the parent finishes every transfer, in every loop style; also after the
+   child freed inherited easies. With an event loop in the parent, stock's
+   cleanup in the child calls the application's socket callback, which
+   edits the parent's epoll set: curlmux calls none of the application's
+   callbacks there. */
 #include "loops.h"
 #include <sys/wait.h>
 
@@ -30,83 +31,48 @@ static int child_answers(CURLM *m, CURL *spare)
   return bad;
 }
 
-static int events_done_n;
+static int done;
 static void on_done(CURL *e, CURLcode rc)
 {
   (void)e;
-  events_done_n += rc == CURLE_OK;
+  done += rc == CURLE_OK;
 }
 
-/* The parent drives by its own epoll loop; the child cleans up its copy. */
-static int event_loop_parent(void)
+/* The child frees half the inherited easies, then makes its 8 calls; the
+   parent drives its transfers to the end with loop l. */
+static void child_uses(enum loop l)
 {
   struct body b[N];
-  CURL *e[N];
+  CURL *e[N], *spare = curl_easy_init();
   CURLM *m = curl_multi_init();
   int i, running, status;
   pid_t child;
-  events_init(m);
+  if(l == LOOP_EVENTS)
+    events_init(m);
   for(i = 0; i < N; i++) {
     e[i] = new_transfer(&b[i], "/delay/300/%d", 100 + i);
     MOK(curl_multi_add_handle(m, e[i]));
   }
+  /* Connect and send every request: they are in flight when the child runs. */
   for(i = 0; i < 5; i++) {
-    MOK(curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running));
+    if(l == LOOP_EVENTS)
+      MOK(curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running));
+    else
+      MOK(curl_multi_perform(m, &running));
     usleep(10 * 1000);
   }
   fflush(stdout);
   child = fork();
   CHECK(child >= 0);
-  if(child == 0)
-    _exit(curl_multi_cleanup(m) == CURLM_OK ? 0 : 3);
-  CHECK_EQ(waitpid(child, &status, 0), child);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  events_done_n = 0;
-  run_loop(LOOP_EVENTS, m, on_done, N);
-  for(i = 0; i < N; i++) {
-    CHECK_EQ(b[i].len, (size_t)(100 + i));
-    MOK(curl_multi_remove_handle(m, e[i]));
-    curl_easy_cleanup(e[i]);
-  }
-  MOK(curl_multi_cleanup(m));
-  events_done();
-  return events_done_n;
-}
-
-int main(void)
-{
-  struct body b[N];
-  CURL *e[N], *spare;
-  CURLM *m;
-  CURLMsg *msg;
-  int i, running = 1, numfds, status, done = 0, left;
-  pid_t child;
-
-  harness_init();
-  CHECK(HAVE_NEWER); /* curlmux provides curl_multi_wakeup on every libcurl */
-  m = curl_multi_init();
-  spare = curl_easy_init();
-  for(i = 0; i < N; i++) {
-    e[i] = new_transfer(&b[i], "/delay/300/%d", 100 + i);
-    MOK(curl_multi_add_handle(m, e[i]));
-  }
-  for(i = 0; i < 5; i++) {
-    MOK(curl_multi_perform(m, &running));
-    usleep(10 * 1000);
-  }
-  fflush(stdout);
-  child = fork();
-  CHECK(child >= 0);
-  if(child == 0)
+  if(child == 0) {
+    for(i = 0; i < N / 2; i++)
+      curl_easy_cleanup(e[i]);
     _exit(child_answers(m, spare));
+  }
   CHECK_EQ(waitpid(child, &status, 0), child);
   CHECK(WIFEXITED(status));
-  while(running) {
-    MOK(curl_multi_wait(m, NULL, 0, 1000, &numfds));
-    MOK(curl_multi_perform(m, &running));
-  }
-  while((msg = curl_multi_info_read(m, &left)))
-    done += msg->data.result == CURLE_OK;
+  done = 0;
+  run_loop(l, m, on_done, N);
   for(i = 0; i < N; i++) {
     CHECK_EQ(b[i].len, (size_t)(100 + i));
     MOK(curl_multi_remove_handle(m, e[i]));
@@ -114,9 +80,20 @@ int main(void)
   }
   curl_easy_cleanup(spare);
   MOK(curl_multi_cleanup(m));
-  printf("child: %d of 8 calls gave curlmux's answer; parent finished %d of %d\n", WEXITSTATUS(status), done, N);
+  if(l == LOOP_EVENTS)
+    events_done();
+  printf("%s: the child freed %d easies, then %d of 8 calls gave curlmux's answer; parent finished %d of %d\n",
+         loop_names[l], N / 2, WEXITSTATUS(status), done, N);
   CHECK_EQ(WEXITSTATUS(status), 8);
   CHECK_EQ(done, N);
-  printf("event loop: the child cleaned up; parent finished %d of %d\n", event_loop_parent(), N);
+}
+
+int main(void)
+{
+  int l;
+  harness_init();
+  CHECK(HAVE_NEWER); /* curlmux provides curl_multi_poll and curl_multi_wakeup on every libcurl */
+  for(l = LOOP_SELECT; l <= LOOP_EVENTS; l++)
+    child_uses((enum loop)l);
   return 0;
 }
