@@ -243,3 +243,24 @@ fn doctor_names_the_libcurl_its_flavour_and_what_curlmux_provides() {
         assert!(text.contains(&format!("provides: {provides} (")), "{text}");
     }
 }
+
+/// `curlmux soak`, short: 20,000 mixed transfers through every loop style
+/// over Debian's libcurl, the oldest and the newest of the matrix; each
+/// must end exactly once, as its kind expects, with memory and descriptors
+/// flat (the command's own verdict, its exit status).
+#[test]
+fn soak_short_on_the_oldest_system_and_newest_libcurl() {
+    let matrix = common::libcurl_matrix();
+    for libcurl in [None, Some("7.61.1"), Some("8.23.0")] {
+        let mut cmd = Command::new(common::curlmux_exe());
+        cmd.args(["soak", "--transfers", "20000"]);
+        if let Some(version) = libcurl {
+            cmd.arg("--libcurl").arg(matrix.join(version).join("lib"));
+        }
+        let out = run_limited(cmd, LIMIT);
+        let what = format!("soak over {}", libcurl.unwrap_or("Debian's libcurl"));
+        let out = succeeded(&what, out);
+        let verdict = String::from_utf8_lossy(&out.stdout);
+        assert!(verdict.contains("every transfer ended exactly once"), "{}", describe(&what, &out));
+    }
+}

@@ -4,9 +4,8 @@
 //! BENCHMARKS.md are met. Every run is bounded in time.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
 const CLIENT_SOURCE: &str = include_str!("bench_client.c");
 
@@ -81,23 +80,6 @@ fn cells(quick: bool) -> Vec<Cell> {
     cells
 }
 
-fn build_client(dir: &Path) -> Result<PathBuf, String> {
-    let source = dir.join("bench_client.c");
-    let binary = dir.join("bench_client");
-    std::fs::write(&source, CLIENT_SOURCE).map_err(|e| e.to_string())?;
-    let status = Command::new("cc")
-        .args(["-O2", "-o"])
-        .arg(&binary)
-        .arg(&source)
-        .arg("-lcurl")
-        .status()
-        .map_err(|e| format!("cc: {e}"))?;
-    if !status.success() {
-        return Err("cannot build the client: it needs cc and libcurl4-openssl-dev".into());
-    }
-    Ok(binary)
-}
-
 /// User+system CPU seconds of a process so far.
 fn process_cpu(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -120,17 +102,6 @@ fn settle(server: u32, baseline: usize) {
     let start = std::time::Instant::now();
     while open_fds(server) > baseline + 50 && start.elapsed() < std::time::Duration::from_secs(20) {
         std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
-fn raise_fd_limit() {
-    // SAFETY: plain getrlimit/setrlimit on our own process.
-    unsafe {
-        let mut lim: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
     }
 }
 
@@ -210,35 +181,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let limit: u32 = if quick { 20 } else { 30 };
     // `--only WORKLOAD`: that workload's cells alone, e.g. for many repetitions of one.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
-    // `--libcurl DIR`: the client (stock and with curlmux) loads DIR/libcurl.so.4,
-    // e.g. a folder of the test matrix (~/.cache/curlmux/libcurls/8.23.0/lib).
-    if let Some(dir) = args.iter().position(|a| a == "--libcurl").and_then(|i| args.get(i + 1)) {
-        let lib = Path::new(dir).join("libcurl.so.4");
-        if !lib.exists() {
-            return Err(format!("--libcurl: no libcurl.so.4 in {dir}"));
-        }
-        eprintln!("bench: every client loads {}", lib.display());
-        // SAFETY: no other thread runs yet; every child inherits the variable.
-        unsafe { std::env::set_var("LD_LIBRARY_PATH", dir) };
-    }
-    raise_fd_limit();
+    crate::local::use_libcurl(args, "bench")?;
+    crate::local::raise_fd_limit();
     let lib = crate::preload::library()?;
     let dir = std::env::temp_dir().join(format!("curlmux-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let client = build_client(&dir)?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut server = Command::new(exe)
-        .args(["serve", "--ca"])
-        .arg(dir.join("ca.pem"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut banner = String::new();
-    BufReader::new(server.stdout.take().ok_or("server stdout")?).read_line(&mut banner).map_err(|e| e.to_string())?;
-    let base = format!("http://{}", banner.split_whitespace().nth(1).ok_or("server banner")?);
+    let client = crate::local::build_client(&dir, "bench_client", CLIENT_SOURCE)?;
+    let server = crate::local::Server::start(&dir)?;
+    let base = server.base.clone();
 
-    let baseline = open_fds(server.id());
+    let baseline = open_fds(server.pid());
     let cells: Vec<Cell> = cells(quick).into_iter().filter(|c| only.is_none_or(|w| c.workload == w.as_str())).collect();
     if cells.is_empty() {
         return Err("--only: no such workload (busy among idle, all busy, slow crowd)".into());
@@ -252,8 +204,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 let impls: &[&str] = if lp == "epoll" { &["stock"] } else { &["stock", "curlmux"] };
                 for &imp in impls {
                     let preload = (imp == "curlmux").then_some(lib.as_path());
-                    settle(server.id(), baseline);
-                    let r = run_once(&client, preload, lp, &base, cell, limit, server.id());
+                    settle(server.pid(), baseline);
+                    let r = run_once(&client, preload, lp, &base, cell, limit, server.pid());
                     eprintln!(
                         "rep {} {} {} {lp} {imp}: {:.1} us/transfer, {:.2} s{}",
                         rep + 1,
@@ -268,8 +220,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    drop(server.stdin.take());
-    let _ = server.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     report(&cells, &results, reps, limit);
     Ok(())

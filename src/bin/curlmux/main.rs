@@ -8,21 +8,27 @@
 //! - `curlmux bench [--quick] [--reps N] [--only WORKLOAD] [--libcurl DIR]`: the
 //!   benchmark matrix, stock libcurl against curlmux (BENCHMARKS.md), over the
 //!   system's libcurl or DIR/libcurl.so.4.
+//! - `curlmux soak [--transfers N] [--concurrency C] [--seed S] [--stock]
+//!   [--libcurl DIR]`: a long mixed workload in every loop style; fails unless
+//!   every transfer ended exactly once and memory and descriptors stayed flat.
 //! - `curlmux serve [--port P] [--root DIR] [--ca FILE]`: runs the server;
 //!   prints `listening 127.0.0.1:PORT tls=127.0.0.1:PORT push=127.0.0.1:PORT
 //!   ca=FILE` and stops when its standard input closes.
 
 mod bench;
 mod demo;
+mod local;
 mod preload;
 mod server;
+mod soak;
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: curlmux run -- PROGRAM [ARGS…] | curlmux doctor | curlmux demo [TRANSFERS] \
-                     | curlmux bench [--quick] [--reps N] [--only WORKLOAD] [--libcurl DIR] | curlmux serve [--port PORT] [--root DIR] [--ca FILE]";
+                     | curlmux bench [--quick] [--reps N] [--only WORKLOAD] [--libcurl DIR] \
+                     | curlmux soak [--transfers N] [--concurrency C] [--seed S] [--stock] [--libcurl DIR] | curlmux serve [--port PORT] [--root DIR] [--ca FILE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +44,7 @@ fn main() -> ExitCode {
         Some("serve") => serve(&args[1..]),
         Some("demo") => demo::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200)),
         Some("bench") => bench::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         _ => Err(USAGE.into()),
     };
     match result {

@@ -1,0 +1,90 @@
+//! What `curlmux bench` and `curlmux soak` share: their C client built
+//! against the system's libcurl headers, the local server they run it
+//! against, and the choice of libcurl the client loads.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// Compiles `source` into `dir/name`, linked to libcurl.
+pub fn build_client(dir: &Path, name: &str, source: &str) -> Result<PathBuf, String> {
+    let file = dir.join(format!("{name}.c"));
+    let binary = dir.join(name);
+    std::fs::write(&file, source).map_err(|e| e.to_string())?;
+    let status = Command::new("cc")
+        .args(["-O2", "-pthread", "-o"])
+        .arg(&binary)
+        .arg(&file)
+        .args(["-lcurl", "-ldl"])
+        .status()
+        .map_err(|e| format!("cc: {e}"))?;
+    if !status.success() {
+        return Err(format!("cannot build {name}: it needs cc and libcurl4-openssl-dev"));
+    }
+    Ok(binary)
+}
+
+/// `curlmux serve` as a child process; stops when dropped.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl Server {
+    /// Starts it, with its certificate in `dir`.
+    pub fn start(dir: &Path) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = Command::new(exe)
+            .args(["serve", "--ca"])
+            .arg(dir.join("ca.pem"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut banner = String::new();
+        BufReader::new(child.stdout.take().ok_or("server stdout")?)
+            .read_line(&mut banner)
+            .map_err(|e| e.to_string())?;
+        let base = format!("http://{}", banner.split_whitespace().nth(1).ok_or("server banner")?);
+        Ok(Server { child, base })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// `--libcurl DIR`: every client, stock and with curlmux, loads
+/// DIR/libcurl.so.4 (e.g. a folder of the test matrix,
+/// ~/.cache/curlmux/libcurls/8.23.0/lib).
+pub fn use_libcurl(args: &[String], command: &str) -> Result<(), String> {
+    let Some(dir) = args.iter().position(|a| a == "--libcurl").and_then(|i| args.get(i + 1)) else { return Ok(()) };
+    let lib = Path::new(dir).join("libcurl.so.4");
+    if !lib.exists() {
+        return Err(format!("--libcurl: no libcurl.so.4 in {dir}"));
+    }
+    eprintln!("{command}: every client loads {}", lib.display());
+    // SAFETY: no other thread runs yet; every child inherits the variable.
+    unsafe { std::env::set_var("LD_LIBRARY_PATH", dir) };
+    Ok(())
+}
+
+/// Raises this process's descriptor limit to its hard limit (children inherit it).
+pub fn raise_fd_limit() {
+    // SAFETY: plain getrlimit/setrlimit on our own process.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}

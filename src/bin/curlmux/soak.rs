@@ -1,0 +1,175 @@
+//! `curlmux soak`: a long mixed workload through every loop style (the C
+//! client in soak_client.c, with curlmux preloaded, or stock libcurl with
+//! `--stock`), checked for what must hold however long it runs: every added
+//! transfer ends exactly once, with the result its kind expects, and the
+//! client's memory and descriptors stay flat.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+
+const CLIENT_SOURCE: &str = include_str!("soak_client.c");
+/// Samples before this share of the run are warm-up (allocator arenas,
+/// libcurl's first connections), left out of the slopes.
+const WARM_UP: f64 = 0.1;
+/// Flat: the fitted growth over the measured span is at most this much, or
+/// at most one byte per transfer (a leak of one allocation per transfer
+/// shows as at least 16).
+const RSS_ALLOWANCE_KB: f64 = 1024.0;
+
+/// One round's sample: transfers added so far, resident KiB, open descriptors.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    transfers: f64,
+    rss_kb: f64,
+    fds: f64,
+}
+
+fn value(args: &[String], flag: &str) -> Option<String> {
+    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned()
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let transfers: u64 = value(args, "--transfers").map_or(Ok(100_000), |v| v.parse()).map_err(|_| "--transfers N")?;
+    let concurrency: u32 =
+        value(args, "--concurrency").map_or(Ok(50), |v| v.parse()).map_err(|_| "--concurrency C (1 to 512)")?;
+    let seed: u64 = value(args, "--seed").map_or(Ok(1), |v| v.parse()).map_err(|_| "--seed S")?;
+    let stock = args.iter().any(|a| a == "--stock");
+    crate::local::use_libcurl(args, "soak")?;
+    crate::local::raise_fd_limit();
+    let lib = crate::preload::library()?;
+    let dir = std::env::temp_dir().join(format!("curlmux-soak-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let client = crate::local::build_client(&dir, "soak_client", CLIENT_SOURCE)?;
+    let server = crate::local::Server::start(&dir)?;
+    // Bound, never listening: connections to it are refused at once.
+    let closed = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let closed_port = closed.local_addr().map_err(|e| e.to_string())?.port();
+    drop(closed);
+    let refusing = std::net::TcpStream::connect(("127.0.0.1", closed_port)).is_err();
+    if !refusing {
+        return Err(format!("port {closed_port} accepts connections; try again"));
+    }
+
+    let mut cmd = Command::new(&client);
+    cmd.arg(&server.base)
+        .arg(closed_port.to_string())
+        .arg(transfers.to_string())
+        .arg(concurrency.to_string())
+        .arg(seed.to_string())
+        .env_remove("LD_PRELOAD")
+        .env_remove("CURLMUX_DEBUG")
+        .stdout(Stdio::piped());
+    if !stock {
+        cmd.env("LD_PRELOAD", &lib);
+    }
+    let who = if stock { "stock libcurl".to_string() } else { format!("curlmux ({})", lib.display()) };
+    eprintln!("soak: {transfers} transfers, {concurrency} at a time, through {who}");
+    let started = std::time::Instant::now();
+    let mut child = cmd.spawn().map_err(|e| format!("soak client: {e}"))?;
+    let out = BufReader::new(child.stdout.take().ok_or("client stdout")?);
+    let (mut samples, mut summary) = (Vec::new(), None);
+    let mut last_shown = 0.0;
+    for line in out.lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        let field = fields(&line);
+        if let (Some(t), Some(r), Some(f)) = (field("transfers"), field("rss_kb"), field("fds")) {
+            samples.push(Sample { transfers: t, rss_kb: r, fds: f });
+            if t - last_shown >= transfers as f64 / 20.0 {
+                last_shown = t;
+                eprintln!(
+                    "soak: {t:.0} of {transfers} ({:.0} s), rss {:.1} MB, {f:.0} descriptors",
+                    started.elapsed().as_secs_f64(),
+                    r / 1024.0
+                );
+            }
+        } else if field("added").is_some() {
+            summary = Some(line.clone());
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+    let summary = summary.ok_or_else(|| format!("the soak client ended without its summary ({status})"))?;
+    report(&summary, &samples, started.elapsed().as_secs_f64())
+}
+
+/// `key=value` fields of a line, as numbers.
+fn fields(line: &str) -> impl Fn(&str) -> Option<f64> + '_ {
+    move |key| {
+        line.split_whitespace()
+            .find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == key))
+            .and_then(|(_, v)| v.parse().ok())
+    }
+}
+
+/// Least-squares slope of y over x.
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let (mx, my) = points.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+    let (sxy, sxx) =
+        points.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + (x - mx) * (y - my), b + (x - mx) * (x - mx)));
+    if sxx == 0.0 { 0.0 } else { sxy / sxx }
+}
+
+fn report(summary: &str, samples: &[Sample], seconds: f64) -> Result<(), String> {
+    let get = fields(summary);
+    let n = |key: &str| get(key).unwrap_or(f64::NAN);
+    let (added, by_message, removed, freed, abandoned) =
+        (n("added"), n("ended_by_message"), n("removed"), n("freed"), n("abandoned"));
+    let ended = by_message + removed + freed + abandoned;
+    println!(
+        "soak: {added:.0} transfers in {seconds:.0} s ({:.0}/s), {} rounds: {by_message:.0} ended by their message, \
+         {removed:.0} removed and {freed:.0} freed mid-transfer, {abandoned:.0} abandoned with their multi; \
+         {:.0} wakeups from another thread",
+        added / seconds,
+        samples.len(),
+        n("wakeups")
+    );
+    let mut failures = Vec::new();
+    if ended != added {
+        failures.push(format!("{added:.0} added but {ended:.0} ended"));
+    }
+    for (key, what) in [
+        ("twice", "transfers got a second message"),
+        ("stray", "messages for no transfer in flight"),
+        ("wrong", "transfers ended with another result than their kind's (see stderr)"),
+        ("stalled", "rounds stalled (60 s)"),
+    ] {
+        if n(key) != 0.0 {
+            failures.push(format!("{:.0} {what}", n(key)));
+        }
+    }
+    let warm: Vec<Sample> = samples.iter().copied().skip((samples.len() as f64 * WARM_UP) as usize).collect();
+    if let (Some(first), Some(last)) = (warm.first(), warm.last()) {
+        let span = last.transfers - first.transfers;
+        let rss = slope(&warm.iter().map(|s| (s.transfers, s.rss_kb * 1024.0)).collect::<Vec<_>>());
+        let fds = slope(&warm.iter().map(|s| (s.transfers, s.fds)).collect::<Vec<_>>());
+        let (fd_min, fd_max) = warm.iter().fold((f64::MAX, f64::MIN), |(a, b), s| (a.min(s.fds), b.max(s.fds)));
+        let (rss_min, rss_max) = warm.iter().fold((f64::MAX, f64::MIN), |(a, b), s| (a.min(s.rss_kb), b.max(s.rss_kb)));
+        println!(
+            "after warm-up ({} rounds, {span:.0} transfers): RSS {:.1}–{:.1} MB, slope {rss:.3} bytes per transfer \
+             (fitted growth {:.0} KB); descriptors {fd_min:.0}–{fd_max:.0} at round ends, slope {:.2} per 1,000,000",
+            warm.len(),
+            rss_min / 1024.0,
+            rss_max / 1024.0,
+            rss * span / 1024.0,
+            fds * 1e6
+        );
+        if rss > 1.0 && rss * span / 1024.0 > RSS_ALLOWANCE_KB {
+            failures.push(format!("RSS grows {rss:.2} bytes per transfer"));
+        }
+        if fd_max != fd_min {
+            failures.push(format!("descriptors at round ends move between {fd_min:.0} and {fd_max:.0}"));
+        }
+    }
+    if failures.is_empty() {
+        println!("soak: every transfer ended exactly once, as its kind expects; memory and descriptors flat");
+        Ok(())
+    } else {
+        Err(format!("soak failed: {}", failures.join("; ")))
+    }
+}
