@@ -181,14 +181,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let limit: u32 = if quick { 20 } else { 30 };
     // `--only WORKLOAD`: that workload's cells alone, e.g. for many repetitions of one.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
-    crate::local::use_libcurl(args, "bench")?;
-    crate::local::raise_fd_limit();
-    let lib = crate::preload::library()?;
-    let dir = std::env::temp_dir().join(format!("curlmux-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let client = crate::local::build_client(&dir, "bench_client", CLIENT_SOURCE)?;
-    let server = crate::local::Server::start(&dir)?;
-    let base = server.base.clone();
+    let rig = crate::local::Rig::prepare(args, "bench", "bench_client", CLIENT_SOURCE)?;
+    let (lib, client, server, base) = (&rig.lib, &rig.client, &rig.server, &rig.server.base);
 
     let baseline = open_fds(server.pid());
     let cells: Vec<Cell> = cells(quick).into_iter().filter(|c| only.is_none_or(|w| c.workload == w.as_str())).collect();
@@ -205,7 +199,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 for &imp in impls {
                     let preload = (imp == "curlmux").then_some(lib.as_path());
                     settle(server.pid(), baseline);
-                    let r = run_once(&client, preload, lp, &base, cell, limit, server.pid());
+                    let r = run_once(client, preload, lp, base, cell, limit, server.pid());
                     eprintln!(
                         "rep {} {} {} {lp} {imp}: {:.1} us/transfer, {:.2} s{}",
                         rep + 1,
@@ -220,8 +214,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(rig);
     report(&cells, &results, reps, limit);
     Ok(())
 }

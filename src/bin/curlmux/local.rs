@@ -6,8 +6,38 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// What one run of `bench` or `soak` works with: libcurlmux.so, the client
+/// built in a scratch folder (removed when dropped) and the server.
+pub struct Rig {
+    pub lib: PathBuf,
+    pub client: PathBuf,
+    pub server: Server,
+    dir: PathBuf,
+}
+
+impl Rig {
+    /// Applies `--libcurl DIR`, raises the descriptor limit, builds the
+    /// client `name` from `source` and starts the server.
+    pub fn prepare(args: &[String], command: &str, name: &str, source: &str) -> Result<Rig, String> {
+        use_libcurl(args, command)?;
+        raise_fd_limit();
+        let lib = crate::preload::library()?;
+        let dir = std::env::temp_dir().join(format!("curlmux-{command}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let client = build_client(&dir, name, source)?;
+        let server = Server::start(&dir)?;
+        Ok(Rig { lib, client, server, dir })
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Compiles `source` into `dir/name`, linked to libcurl.
-pub fn build_client(dir: &Path, name: &str, source: &str) -> Result<PathBuf, String> {
+fn build_client(dir: &Path, name: &str, source: &str) -> Result<PathBuf, String> {
     let file = dir.join(format!("{name}.c"));
     let binary = dir.join(name);
     std::fs::write(&file, source).map_err(|e| e.to_string())?;
@@ -65,7 +95,7 @@ impl Drop for Server {
 /// `--libcurl DIR`: every client, stock and with curlmux, loads
 /// DIR/libcurl.so.4 (e.g. a folder of the test matrix,
 /// ~/.cache/curlmux/libcurls/8.23.0/lib).
-pub fn use_libcurl(args: &[String], command: &str) -> Result<(), String> {
+fn use_libcurl(args: &[String], command: &str) -> Result<(), String> {
     let Some(dir) = args.iter().position(|a| a == "--libcurl").and_then(|i| args.get(i + 1)) else { return Ok(()) };
     let lib = Path::new(dir).join("libcurl.so.4");
     if !lib.exists() {
@@ -78,7 +108,7 @@ pub fn use_libcurl(args: &[String], command: &str) -> Result<(), String> {
 }
 
 /// Raises this process's descriptor limit to its hard limit (children inherit it).
-pub fn raise_fd_limit() {
+fn raise_fd_limit() {
     // SAFETY: plain getrlimit/setrlimit on our own process.
     unsafe {
         let mut lim: libc::rlimit = std::mem::zeroed();

@@ -35,13 +35,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         value(args, "--concurrency").map_or(Ok(50), |v| v.parse()).map_err(|_| "--concurrency C (1 to 512)")?;
     let seed: u64 = value(args, "--seed").map_or(Ok(1), |v| v.parse()).map_err(|_| "--seed S")?;
     let stock = args.iter().any(|a| a == "--stock");
-    crate::local::use_libcurl(args, "soak")?;
-    crate::local::raise_fd_limit();
-    let lib = crate::preload::library()?;
-    let dir = std::env::temp_dir().join(format!("curlmux-soak-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let client = crate::local::build_client(&dir, "soak_client", CLIENT_SOURCE)?;
-    let server = crate::local::Server::start(&dir)?;
+    let rig = crate::local::Rig::prepare(args, "soak", "soak_client", CLIENT_SOURCE)?;
+    let (lib, server) = (&rig.lib, &rig.server);
     // Bound, never listening: connections to it are refused at once.
     let closed = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let closed_port = closed.local_addr().map_err(|e| e.to_string())?.port();
@@ -51,7 +46,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("port {closed_port} accepts connections; try again"));
     }
 
-    let mut cmd = Command::new(&client);
+    let mut cmd = Command::new(&rig.client);
     cmd.arg(&server.base)
         .arg(closed_port.to_string())
         .arg(transfers.to_string())
@@ -61,7 +56,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .env_remove("CURLMUX_DEBUG")
         .stdout(Stdio::piped());
     if !stock {
-        cmd.env("LD_PRELOAD", &lib);
+        cmd.env("LD_PRELOAD", lib);
     }
     let who = if stock { "stock libcurl".to_string() } else { format!("curlmux ({})", lib.display()) };
     eprintln!("soak: {transfers} transfers, {concurrency} at a time, through {who}");
@@ -88,8 +83,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     let status = child.wait().map_err(|e| e.to_string())?;
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(rig);
     let summary = summary.ok_or_else(|| format!("the soak client ended without its summary ({status})"))?;
     report(&summary, &samples, started.elapsed().as_secs_f64())
 }
