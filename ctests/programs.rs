@@ -264,3 +264,26 @@ fn soak_short_on_the_oldest_system_and_newest_libcurl() {
         assert!(verdict.contains("every transfer ended exactly once"), "{}", describe(&what, &out));
     }
 }
+
+/// `--help` prints the usage and starts nothing; a mistyped flag is named
+/// and starts nothing either (a benchmark runs for 17 minutes).
+#[test]
+fn help_and_unknown_flags_start_nothing() {
+    for sub in ["bench", "soak"] {
+        let out = run_limited(
+            {
+                let mut cmd = Command::new(common::curlmux_exe());
+                cmd.args([sub, "--help"]);
+                cmd
+            },
+            Duration::from_secs(5),
+        );
+        let out = succeeded(&format!("curlmux {sub} --help"), out);
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: "), "{}", describe(sub, &out));
+        let mut cmd = Command::new(common::curlmux_exe());
+        cmd.args([sub, "--rep", "3"]);
+        let out = run_limited(cmd, Duration::from_secs(5));
+        assert!(!out.status.success(), "{}", describe(&format!("curlmux {sub} --rep 3"), &out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument \"--rep\""), "{}", describe(sub, &out));
+    }
+}

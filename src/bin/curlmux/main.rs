@@ -32,6 +32,12 @@ const USAGE: &str = "usage: curlmux run -- PROGRAM [ARGS…] | curlmux doctor | 
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // `--help` anywhere but in the program `run` starts.
+    let ours = if args.first().is_some_and(|a| a == "run") { &args[..1] } else { &args[..] };
+    if ours.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let result = match args.first().map(String::as_str) {
         Some("run") => {
             let rest = if args.get(1).is_some_and(|a| a == "--") { &args[2..] } else { &args[1..] };
@@ -43,8 +49,10 @@ fn main() -> ExitCode {
         Some("doctor") => preload::doctor(),
         Some("serve") => serve(&args[1..]),
         Some("demo") => demo::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200)),
-        Some("bench") => bench::run(&args[1..]),
-        Some("soak") => soak::run(&args[1..]),
+        Some("bench") => known_flags(&args[1..], &["--reps", "--only", "--libcurl"], &["--quick"])
+            .and_then(|()| bench::run(&args[1..])),
+        Some("soak") => known_flags(&args[1..], &["--transfers", "--concurrency", "--seed", "--libcurl"], &["--stock"])
+            .and_then(|()| soak::run(&args[1..])),
         _ => Err(USAGE.into()),
     };
     match result {
@@ -54,6 +62,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Every argument is one of `with_value` followed by its value, or one of
+/// `switches`: a long run never starts on a mistyped flag.
+fn known_flags(args: &[String], with_value: &[&str], switches: &[&str]) -> Result<(), String> {
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if with_value.contains(&arg.as_str()) {
+            it.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))?;
+        } else if !switches.contains(&arg.as_str()) {
+            return Err(format!("unknown argument {arg:?}\n{USAGE}"));
+        }
+    }
+    Ok(())
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
