@@ -13,12 +13,12 @@
      own walk;
    - a signal every 200 us to the looping thread (EINTR in every wait);
    - a curl_multi_wakeup storm from 8 threads during a poll loop. */
+#include "interrupt.h"
 #include "loops.h"
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -227,44 +227,18 @@ static void unwatchable(enum loop l, int before)
 
 /* ---- interrupted waits ---- */
 
-static volatile sig_atomic_t signals;
-static volatile int interrupting;
-
-static void on_signal(int sig)
-{
-  (void)sig;
-  signals++;
-}
-
-static void *interrupter(void *target)
-{
-  pthread_t t = *(pthread_t *)target;
-  while(interrupting) {
-    pthread_kill(t, SIGUSR1);
-    usleep(200);
-  }
-  return NULL;
-}
-
 static void interrupted(enum loop l)
 {
   CURLM *m = curl_multi_init();
-  pthread_t self = pthread_self(), thread;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal; /* no SA_RESTART: every wait sees EINTR */
-  CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+  int signals;
   if(l == LOOP_EVENTS)
     events_init(m);
   done = twice = 0;
-  signals = 0;
   add(m, 0, 20, "/trickle/%d/5/300");
-  interrupting = 1;
-  CHECK_EQ(pthread_create(&thread, NULL, interrupter, &self), 0);
+  interrupt_start();
   run_loop(l, m, on_done, 20);
-  interrupting = 0;
-  CHECK_EQ(pthread_join(thread, NULL), 0);
-  fprintf(stderr, "%s: %d signals\n", loop_names[l], (int)signals);
+  signals = interrupt_stop();
+  fprintf(stderr, "%s: %d signals\n", loop_names[l], signals);
   CHECK(signals > 100);
   LOOP_PRINTF(l, "%s: interrupted every 200 us: messages %d (twice %d), ok %d\n", loop_names[l], done, twice,
               ended_with(0, 20, CURLE_OK));

@@ -1,9 +1,7 @@
 /* stock: must-fail (curlmux_select is curlmux's own function)
    The seed's second loop: perform, then curlmux_select(timeout) as pycurl's
    m.select(1.0), where -1 means "timed out, select again". */
-#include "harness.h"
-#include <pthread.h>
-#include <signal.h>
+#include "interrupt.h"
 
 #define N 20
 typedef CURLMcode (*select_fn)(CURLM *, long, int *);
@@ -17,50 +15,24 @@ static void expect_timeout(CURL *e, CURLcode rc)
   timed_out++;
 }
 
-static volatile sig_atomic_t signals;
-static volatile int interrupting;
-
-static void on_signal(int sig)
-{
-  (void)sig;
-  signals++;
-}
-
-static void *interrupter(void *target)
-{
-  while(interrupting) {
-    pthread_kill(*(pthread_t *)target, SIGUSR1);
-    usleep(200);
-  }
-  return NULL;
-}
-
 /* The seed's loop with a signal every 200 us (no SA_RESTART): each
    interrupted select returns CURLM_OK early, and every transfer finishes. */
 static int interrupted(select_fn sel)
 {
   CURL *easy[N];
   CURLM *m = curl_multi_init();
-  pthread_t self = pthread_self(), thread;
-  struct sigaction sa;
   int i, ready, running = 1, ok = 0;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
   for(i = 0; i < N; i++) {
     easy[i] = new_transfer(&bodies[i], "/trickle/%d/4/200", 1000 * i);
     MOK(curl_multi_add_handle(m, easy[i]));
   }
-  interrupting = 1;
-  CHECK_EQ(pthread_create(&thread, NULL, interrupter, &self), 0);
+  interrupt_start();
   MOK(curl_multi_perform(m, &running));
   while(running) {
     MOK(sel(m, 1000, &ready));
     MOK(curl_multi_perform(m, &running));
   }
-  interrupting = 0;
-  CHECK_EQ(pthread_join(thread, NULL), 0);
-  CHECK(signals > 100);
+  CHECK(interrupt_stop() > 100);
   for(i = 0; i < N; i++) {
     ok += bodies[i].len == (size_t)1000 * i && !bodies[i].mismatch;
     curl_multi_remove_handle(m, easy[i]);
