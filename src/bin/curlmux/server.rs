@@ -17,6 +17,7 @@
 //! - `/reset/N`: announces 2N bytes, sends N, then drops the connection.
 //! - `/hang`: accepts the request and never answers.
 //! - `/close/N`: N bytes, then the server closes the connection (no keep-alive).
+//! - `/echo`: the request's body, once all of it has arrived.
 //! - `/dns-query`: DNS over HTTPS that answers every query NXDOMAIN.
 //! - `/files/PATH`: the file PATH under the directory given to [`serve`]
 //!   (git's dumb HTTP transport reads a repository this way).
@@ -165,6 +166,12 @@ async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>)
     }
     if path == "/dns-query" {
         return Ok(nxdomain(req).await);
+    }
+    if path == "/echo" {
+        return Ok(match req.into_body().collect().await {
+            Ok(body) => Response::new(full(body.to_bytes())),
+            Err(_) => not_found(),
+        });
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let num = |i: usize| parts.get(i).and_then(|s| s.parse::<usize>().ok());
