@@ -340,6 +340,7 @@ ctests!(
         fork,
         fork_inherited,
         freed_mid_response,
+        pause_progress,
     ],
     subset: [
         select_deadline,
@@ -436,7 +437,8 @@ fn newer_curl_headers() -> PathBuf {
 
 /// Every exported function is declared in the header and the reverse
 /// (curl_multi_setopt is declared by <curl/multi.h>), curlmux exports no
-/// other curl_* name than the multi API and curl_easy_cleanup, and the
+/// other curl_* name than the multi API, curl_easy_cleanup and
+/// curl_easy_pause, and the
 /// library does not link any libcurl.
 #[test]
 fn header_matches_exports_and_no_libcurl_is_linked() {
@@ -456,7 +458,9 @@ fn header_matches_exports_and_no_libcurl_is_linked() {
             let name_end = l.find('(')?;
             let name = l[..name_end].rsplit(|c: char| !(c.is_alphanumeric() || c == '_')).next()?;
             let name = if name.is_empty() { l[name_end + 1..].split(')').next()? } else { name };
-            let ours = name.starts_with("curl_multi_") || name.starts_with("curlmux_") || name == "curl_easy_cleanup";
+            let ours = name.starts_with("curl_multi_")
+                || name.starts_with("curlmux_")
+                || ["curl_easy_cleanup", "curl_easy_pause"].contains(&name);
             ours.then(|| name.to_string())
         })
         .collect();

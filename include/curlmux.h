@@ -91,6 +91,23 @@ extern "C" {
 void curl_easy_cleanup(CURL *handle);
 
 /**
+ * libcurl's `curl_easy_pause`, unchanged in what it does and returns. A
+ * transfer of a curlmux multi that `action` leaves paused in some direction
+ * is run by every `curl_multi_perform` until it is unpaused
+ * (`CURLPAUSE_CONT`) or finishes, as libcurl's perform runs every transfer:
+ * its progress callback, where curl_easy_pause's documentation suggests to
+ * unpause from, keeps being called. (A transfer paused by its write or read
+ * callback's return value is recognised by its socket losing interest.)
+ *
+ * Thread rules as libcurl's: call it from the thread that drives the
+ * transfer, inside its callbacks or between calls.
+ *
+ * # Safety
+ * `handle` is an easy handle not yet freed (NULL is refused, as libcurl does).
+ */
+CURLcode curl_easy_pause(CURL *handle, int action);
+
+/**
  * pycurl's `CurlMulti.select(timeout)` for C: waits up to `timeout_ms` for
  * the multi's sockets or libcurl's next timeout, whichever comes first.
  *

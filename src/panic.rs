@@ -46,6 +46,15 @@ pub fn guarded<T: Failure>(body: impl FnOnce() -> T) -> T {
     })
 }
 
+/// Runs `body`; a panic becomes `failure` (for C types whose failure value
+/// depends on the function, as a `CURLcode` does).
+pub fn guarded_or<T>(failure: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        crate::debug::trace!("internal panic caught at the C boundary");
+        failure
+    })
+}
+
 /// For callbacks libcurl calls into curlmux: the callback's answer, or -1
 /// (libcurl's "abort the multi") if curlmux panicked.
 pub fn guarded_callback(body: impl FnOnce() -> c_int) -> c_int {
@@ -67,11 +76,14 @@ pub fn injected(point: &str) {
     }
 }
 
-/// Wraps an export's body: `boundary!({ … })`. The signature stays in plain
+/// Wraps an export's body: `boundary!({ … })`, or `boundary!(failure, { … })`. The signature stays in plain
 /// source so cbindgen sees it.
 macro_rules! boundary {
     ($body:block) => {
         $crate::panic::guarded(move || $body)
+    };
+    ($failure:expr, $body:block) => {
+        $crate::panic::guarded_or($failure, move || $body)
     };
 }
 pub(crate) use boundary;

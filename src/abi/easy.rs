@@ -1,9 +1,13 @@
-//! The one easy-handle function curlmux exports: `curl_easy_cleanup`, so that
-//! an easy freed while attached leaves curlmux's books on every libcurl
+//! The two easy-handle functions curlmux exports: `curl_easy_cleanup`, so
+//! that an easy freed while attached leaves curlmux's books on every libcurl
 //! (libcurl 8.22 and later detach it internally, without calling the public
-//! `curl_multi_remove_handle` that earlier versions call through their PLT).
+//! `curl_multi_remove_handle` that earlier versions call through their PLT),
+//! and `curl_easy_pause`, so that a paused transfer is run at every perform
+//! as libcurl runs it.
 
-use curl_sys::CURL;
+use std::ffi::c_int;
+
+use curl_sys::{CURL, CURLE_BAD_FUNCTION_ARGUMENT, CURLPAUSE_RECV, CURLPAUSE_SEND, CURLcode};
 
 use crate::engine::libcurl;
 use crate::panic::boundary;
@@ -33,5 +37,37 @@ pub unsafe extern "C" fn curl_easy_cleanup(handle: *mut CURL) {
             Ok(lib) => unsafe { (lib.easy_cleanup)(handle) },
             Err(why) => crate::debug::trace!("curl_easy_cleanup: no libcurl to free {handle:p}: {why}"),
         }
+    })
+}
+
+/// libcurl's `curl_easy_pause`, unchanged in what it does and returns. A
+/// transfer of a curlmux multi that `action` leaves paused in some direction
+/// is run by every `curl_multi_perform` until it is unpaused
+/// (`CURLPAUSE_CONT`) or finishes, as libcurl's perform runs every transfer:
+/// its progress callback, where curl_easy_pause's documentation suggests to
+/// unpause from, keeps being called. (A transfer paused by its write or read
+/// callback's return value is recognised by its socket losing interest.)
+///
+/// Thread rules as libcurl's: call it from the thread that drives the
+/// transfer, inside its callbacks or between calls.
+///
+/// # Safety
+/// `handle` is an easy handle not yet freed (NULL is refused, as libcurl does).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn curl_easy_pause(handle: *mut CURL, action: c_int) -> CURLcode {
+    boundary!(CURLE_BAD_FUNCTION_ARGUMENT, {
+        let lib = match libcurl() {
+            Ok(lib) => lib,
+            Err(why) => {
+                crate::debug::trace!("curl_easy_pause: no libcurl for {handle:p}: {why}");
+                return CURLE_BAD_FUNCTION_ARGUMENT;
+            }
+        };
+        // SAFETY: the caller's easy goes unchanged to the libcurl that made it.
+        let result = unsafe { (lib.easy_pause)(handle, action) };
+        if !handle.is_null() {
+            registry::each_live(|m| m.easy_paused(handle, action & (CURLPAUSE_RECV | CURLPAUSE_SEND) != 0));
+        }
+        result
     })
 }

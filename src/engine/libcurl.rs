@@ -43,6 +43,8 @@ pub struct LibCurl {
     pub multi_assign: unsafe extern "C" fn(*mut CURLM, curl_socket_t, *mut c_void) -> CURLMcode,
     pub easy_init: unsafe extern "C" fn() -> *mut CURL,
     pub easy_cleanup: unsafe extern "C" fn(*mut CURL),
+    pub easy_pause: unsafe extern "C" fn(*mut CURL, c_int) -> curl_sys::CURLcode,
+    pub easy_getinfo: unsafe extern "C" fn(*mut CURL, curl_sys::CURLINFO, ...) -> curl_sys::CURLcode,
     /// The functions newer than 7.61: None where this libcurl lacks them.
     pub newer: Newer,
 }
@@ -304,6 +306,8 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
         multi_assign: bind!(c"curl_multi_assign"),
         easy_init: bind!(c"curl_easy_init"),
         easy_cleanup: bind!(c"curl_easy_cleanup"),
+        easy_pause: bind!(c"curl_easy_pause"),
+        easy_getinfo: bind!(c"curl_easy_getinfo"),
         newer: Newer {
             multi_poll: newer!(c"curl_multi_poll"),
             multi_wakeup: newer!(c"curl_multi_wakeup"),

@@ -26,6 +26,10 @@ use curl_sys::{
 use crate::error::{Error, Result};
 pub use libcurl::{LibCurl, libcurl};
 
+/// `CURLINFO_OFF_T + 7` and `+ 16` (7.55), which curl-sys does not name.
+const CURLINFO_SIZE_UPLOAD_T: curl_sys::CURLINFO = 0x600000 + 7;
+const CURLINFO_CONTENT_LENGTH_UPLOAD_T: curl_sys::CURLINFO = 0x600000 + 16;
+
 /// What libcurl wants watched on one socket (`CURL_POLL_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wish {
@@ -281,6 +285,19 @@ impl Engine {
         let mut running = 0;
         // SAFETY: `handle` is live and `running` outlives the call.
         Error::check(unsafe { (self.lib.multi_socket_all)(self.handle, &mut running) })
+    }
+
+    /// Whether `easy` has sent less of its upload than it announced (false
+    /// when it announced no size, or libcurl cannot say).
+    pub fn upload_unfinished(&self, easy: *mut CURL) -> bool {
+        let (mut sent, mut size): (curl_sys::curl_off_t, curl_sys::curl_off_t) = (0, -1);
+        // SAFETY: `easy` is a transfer of this engine, and each out-parameter
+        // is the curl_off_t its CURLINFO_*_T takes.
+        let known = unsafe {
+            (self.lib.easy_getinfo)(easy, CURLINFO_CONTENT_LENGTH_UPLOAD_T, &mut size) == curl_sys::CURLE_OK
+                && (self.lib.easy_getinfo)(easy, CURLINFO_SIZE_UPLOAD_T, &mut sent) == curl_sys::CURLE_OK
+        };
+        known && size > 0 && sent < size
     }
 
     fn socket_action(&self, fd: curl_socket_t, bits: c_int) -> Result<()> {

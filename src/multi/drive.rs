@@ -2,9 +2,11 @@
 //! transfers from the engine to the books.
 //!
 //! Owns: `perform`, the choice between socket_action driving and libcurl's
-//! own walk (walk.rs decides, this file switches), catching up after a walk,
-//! and moving completions into the message queue. Must not sleep.
+//! own walk (walk.rs decides, this file switches), running parked transfers,
+//! catching up after a walk, and moving completions into the message queue.
+//! Must not sleep.
 
+use std::collections::HashMap;
 use std::ffi::c_int;
 use std::time::Duration;
 
@@ -30,8 +32,29 @@ impl Multi {
             crate::panic::injected("perform");
             self.steer(state);
             self.catch_up(state)?;
-            if state.walk.is_on() { self.walk(state) } else { self.drive(state) }
+            if state.walk.is_on() {
+                return self.walk(state);
+            }
+            let mut outcome = self.drive(state);
+            if state.books.any_parked() {
+                keep_first_error(&mut outcome, self.run_parked(state));
+            }
+            outcome
         })
+    }
+
+    /// libcurl's perform runs every transfer at every call, and so calls
+    /// each one's progress callback, the place curl_easy_pause's
+    /// documentation suggests to unpause from. A transfer whose socket lost
+    /// interest while it runs (paused, mostly; also rate-limited, or done
+    /// sending and waiting for the answer) has neither a socket nor, often,
+    /// a timer to be driven by: while one is parked, each perform walks
+    /// libcurl's transfers too. The books unpark it when its socket is
+    /// wanted again or it finishes.
+    fn run_parked(&self, state: &mut State) -> Result<()> {
+        let outcome = self.engine.perform();
+        self.collect(state);
+        outcome
     }
 
     /// Runs `body` under the lock; then, the lock released, hands out the
@@ -106,8 +129,31 @@ impl Multi {
         }
         let outcome = self.engine.run_all();
         self.collect(state);
+        self.park_unwatched(state);
         self.deadline.set(self.engine.timeout()?);
         outcome
+    }
+
+    /// After a walk, where no socket change was seen as it happened: parks
+    /// every running transfer with no socket wished, or with its upload
+    /// unfinished and no socket wished writable (paused meanwhile, by the
+    /// app or by its callbacks' return values). Once per walk's end.
+    fn park_unwatched(&self, state: &mut State) {
+        let mut wished: HashMap<usize, bool> = HashMap::new();
+        for (owner, interest) in self.reactor.wishes() {
+            *wished.entry(owner).or_default() |= interest.write;
+        }
+        let parked: Vec<_> = state
+            .books
+            .running_easies()
+            .filter(|&easy| match wished.get(&(easy as usize)) {
+                None => true,
+                Some(writes) => !writes && self.engine.upload_unfinished(easy),
+            })
+            .collect();
+        for easy in parked {
+            state.books.park(easy);
+        }
     }
 
     /// Stops walking for good: the caller needs the socket wishes live. Until

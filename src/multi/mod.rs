@@ -29,7 +29,7 @@ use crate::engine::{
     CURLMNOTIFY_INFO_READ, Engine, EngineSink, Happened, LibCurl, Wish,
 };
 use crate::error::{Error, Result};
-use crate::reactor::{Events, Interest, Reactor};
+use crate::reactor::{Change, Events, Interest, Reactor};
 use app::AppCallbacks;
 pub use app::AppPointer;
 use deadline::Deadline;
@@ -62,6 +62,11 @@ enum Deferred {
     /// Its socket cannot be watched: the transfer ends with this result.
     /// Only without callbacks of the application, which the removal might call.
     Fail(*mut CURL, CURLcode),
+    /// The socket this transfer was waited on for lost interest, or the app
+    /// paused it (books.park).
+    Park(*mut CURL),
+    /// This transfer's socket gained interest, or the app unpaused it.
+    Unpark(*mut CURL),
 }
 
 // SAFETY: the easy pointers are only compared and handed back to libcurl.
@@ -217,6 +222,8 @@ impl Multi {
                     }
                 }
                 Deferred::Fail(..) => {}
+                Deferred::Park(easy) => state.books.park(easy),
+                Deferred::Unpark(easy) => state.books.unpark(easy),
             }
         }
     }
@@ -305,6 +312,15 @@ impl Multi {
             return;
         }
         self.defer(Deferred::Detach(easy));
+    }
+
+    /// The app paused `easy` in some direction, or (false) unpaused it: if
+    /// it is a transfer here, perform runs it while paused (drive.rs). Any
+    /// thread, inside callbacks too: the books learn it at the next call.
+    pub fn easy_paused(&self, easy: *mut CURL, paused: bool) {
+        if !self.inherited() {
+            self.defer(if paused { Deferred::Park(easy) } else { Deferred::Unpark(easy) });
+        }
     }
 
     /// One step of the event API: `fd` is ready as `bits` says, or (with
@@ -512,14 +528,21 @@ impl EngineSink for Multi {
         if self.inherited() {
             return 0;
         }
-        match wish {
-            Some(w) => {
-                if let Err(e) = self.reactor.watch(fd, Interest { read: w.read, write: w.write }, easy as usize) {
-                    trace!("watch fd {fd}: {e}");
-                    self.refused_watch(easy);
-                }
+        trace!("socket {easy:p} fd {fd}: {wish:?}");
+        // Whose socket lost interest is the earlier wish's owner: libcurl
+        // may name another easy (its own internal one) when it drops it.
+        let change = match wish {
+            Some(w) => self.reactor.watch(fd, Interest { read: w.read, write: w.write }, easy as usize),
+            None => Ok(self.reactor.unwatch(fd).map_or(Change::Same, Change::Narrowed)),
+        };
+        match change {
+            Ok(Change::Narrowed(owner)) => self.defer(Deferred::Park(owner as *mut CURL)),
+            Ok(Change::Widened) => self.defer(Deferred::Unpark(easy)),
+            Ok(Change::Same) => {}
+            Err(e) => {
+                trace!("watch fd {fd}: {e}");
+                self.refused_watch(easy);
             }
-            None => self.reactor.unwatch(fd),
         }
         self.app.socket(easy, fd, wish, socketp)
     }

@@ -3,8 +3,9 @@
 //! Owns: one `CURLMsg` slot per attached easy handle (libcurl keeps its
 //! message inside the easy, so the pointer `info_read` returns must outlive
 //! later `info_read` calls), the FIFO of queued messages, and the counts
-//! `running_handles` and `msgs_in_queue` are read from. Every operation is
-//! O(1) amortized. Must not call libcurl.
+//! `running_handles` and `msgs_in_queue` are read from, and which running
+//! transfers are parked (drive.rs). Every operation is O(1) amortized. Must
+//! not call libcurl.
 
 use std::collections::VecDeque;
 
@@ -29,6 +30,7 @@ struct Transfer {
     generation: u64,
     done: bool,
     queued: bool,
+    parked: bool,
     slot: Slot,
 }
 
@@ -41,6 +43,7 @@ pub struct Books {
     queue: VecDeque<(usize, u64)>,
     queued: usize,
     done: usize,
+    parked: usize,
     generations: u64,
 }
 
@@ -63,6 +66,11 @@ impl Books {
         self.transfers.keys().map(|&key| key as *mut CURL)
     }
 
+    /// The attached easy handles not finished, in no particular order.
+    pub fn running_easies(&self) -> impl Iterator<Item = *mut CURL> + '_ {
+        self.transfers.iter().filter(|(_, t)| !t.done).map(|(&key, _)| key as *mut CURL)
+    }
+
     /// Transfers added and not yet finished.
     pub fn running(&self) -> usize {
         self.transfers.len() - self.done
@@ -76,6 +84,31 @@ impl Books {
     /// Attachments ever made, re-additions of an easy included.
     pub fn added(&self) -> u64 {
         self.generations
+    }
+
+    /// Whether some running transfer is parked.
+    pub fn any_parked(&self) -> bool {
+        self.parked > 0
+    }
+
+    /// Marks a running transfer parked: libcurl stopped waiting on its
+    /// socket while it still runs (paused, or waiting on something else).
+    pub fn park(&mut self, easy: *mut CURL) {
+        if let Some(t) = self.transfers.get_mut(&(easy as usize))
+            && !t.done
+            && !std::mem::replace(&mut t.parked, true)
+        {
+            self.parked += 1;
+        }
+    }
+
+    /// Its socket is waited on again.
+    pub fn unpark(&mut self, easy: *mut CURL) {
+        if let Some(t) = self.transfers.get_mut(&(easy as usize))
+            && std::mem::replace(&mut t.parked, false)
+        {
+            self.parked -= 1;
+        }
     }
 
     /// Messages waiting for `info_read`.
@@ -94,7 +127,7 @@ impl Books {
         } else {
             Slot(Box::new(msg))
         };
-        let transfer = Transfer { generation: self.generations, done: false, queued: false, slot };
+        let transfer = Transfer { generation: self.generations, done: false, queued: false, parked: false, slot };
         if let Some(old) = self.transfers.insert(easy as usize, transfer) {
             // libcurl refuses an easy already added; were it not, its counts go and its slot is kept.
             self.forget(old);
@@ -111,6 +144,7 @@ impl Books {
 
     fn forget(&mut self, t: Transfer) {
         self.done -= t.done as usize;
+        self.parked -= t.parked as usize;
         self.queued -= t.queued as usize;
         self.retired.push_back(t.slot);
         if self.retired.len() > RETIRED_SLOTS + 1 {
@@ -128,6 +162,7 @@ impl Books {
         }
         t.done = true;
         t.queued = true;
+        self.parked -= std::mem::take(&mut t.parked) as usize;
         self.done += 1;
         self.queued += 1;
         let msg = &mut *t.slot.0;
@@ -222,6 +257,27 @@ mod tests {
         b.attach(easy(0));
         b.complete(easy(0), 0);
         assert_eq!(b.pop().unwrap(), first, "the oldest retired slot is reused, not freed");
+    }
+
+    #[test]
+    fn only_running_transfers_stay_parked() {
+        let mut b = Books::default();
+        b.attach(easy(1));
+        b.attach(easy(2));
+        b.park(easy(1));
+        b.park(easy(1));
+        b.park(easy(3));
+        assert!(b.any_parked());
+        b.unpark(easy(1));
+        assert!(!b.any_parked(), "one unpark undoes any number of parks");
+        b.park(easy(1));
+        b.complete(easy(1), 0);
+        assert!(!b.any_parked(), "a finished transfer is not parked");
+        b.park(easy(1));
+        assert!(!b.any_parked(), "nor parked again");
+        b.park(easy(2));
+        b.detach(easy(2));
+        assert!(!b.any_parked(), "nor a removed one");
     }
 
     #[test]

@@ -103,6 +103,16 @@ impl Sockets {
     }
 }
 
+/// How a socket's new interest compares with its last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A direction was dropped; the owner of the earlier interest.
+    Narrowed(usize),
+    /// A new socket, or a direction added.
+    Widened,
+    Same,
+}
+
 /// A socket's interest, and whom the caller said it is for (opaque here).
 #[derive(Debug, Clone, Copy)]
 struct Wished {
@@ -142,8 +152,9 @@ impl Reactor {
     }
 
     /// Watches `fd` for `interest` on behalf of `owner` (a value that
-    /// [`Reactor::resume`] gives back), replacing any earlier interest.
-    pub fn watch(&self, fd: RawFd, interest: Interest, owner: usize) -> io::Result<()> {
+    /// [`Reactor::resume`] gives back), replacing any earlier interest; how
+    /// the new interest compares with the earlier one.
+    pub fn watch(&self, fd: RawFd, interest: Interest, owner: usize) -> io::Result<Change> {
         let slot = usize::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
         let mut sockets = self.sockets();
         if sockets.wished.len() <= slot {
@@ -151,22 +162,35 @@ impl Reactor {
         }
         let before = sockets.wished[slot].replace(Wished { interest, owner });
         sockets.count += before.is_none() as usize;
-        if sockets.paused {
-            return Ok(());
+        let change = match before {
+            Some(b) if (b.interest.read && !interest.read) || (b.interest.write && !interest.write) => {
+                Change::Narrowed(b.owner)
+            }
+            Some(b) if b.interest == interest => Change::Same,
+            _ => Change::Widened,
+        };
+        if !sockets.paused {
+            self.register(fd, interest, before.is_some())?;
         }
-        self.register(fd, interest, before.is_some())
+        Ok(change)
     }
 
-    /// Stops watching `fd`. It may already be closed: that is not an error.
-    pub fn unwatch(&self, fd: RawFd) {
+    /// Stops watching `fd`; the owner of the interest that ends, if any. It
+    /// may already be closed: that is not an error.
+    pub fn unwatch(&self, fd: RawFd) -> Option<usize> {
         let mut sockets = self.sockets();
-        let Some(slot) = usize::try_from(fd).ok().and_then(|i| sockets.wished.get_mut(i)) else { return };
-        if slot.take().is_some() {
-            sockets.count -= 1;
-            if !sockets.paused {
-                let _ = self.epoll.delete(fd);
-            }
+        let slot = usize::try_from(fd).ok().and_then(|i| sockets.wished.get_mut(i))?;
+        let before = slot.take()?;
+        sockets.count -= 1;
+        if !sockets.paused {
+            let _ = self.epoll.delete(fd);
         }
+        Some(before.owner)
+    }
+
+    /// Every wished socket's owner and interest.
+    pub fn wishes(&self) -> Vec<(usize, Interest)> {
+        self.sockets().each().map(|(_, w)| (w.owner, w.interest)).collect()
     }
 
     /// Whether any socket is wished watched (paused or not).
