@@ -4,7 +4,8 @@
    descriptors fdset hands out go back to curl_multi_socket_action: pycurl's
    own test driver runs transfers that way (socket and timer callbacks set,
    socket_action(TIMEOUT), fdset, select, socket_action on each ready
-   descriptor). */
+   descriptor), and to curl_multi_assign, whose pointer the socket callback
+   then gets back (pycurl's multi_socket_test assigns to fdset's first). */
 #include "harness.h"
 
 static int max_fd(CURLM *m)
@@ -18,12 +19,20 @@ static int max_fd(CURLM *m)
   return maxfd;
 }
 
+/* Descriptors fdset named that the loop assigned a pointer to (marks[fd]). */
+static char marks[FD_SETSIZE], assigned[FD_SETSIZE];
+static int assign_refused, pointers_back, wrong_pointers;
+
 static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
   (void)e;
-  (void)s;
-  (void)socketp;
   (*(int *)userp) += what >= CURL_POLL_IN;
+  if(socketp) {
+    pointers_back += s < FD_SETSIZE && socketp == &marks[s];
+    wrong_pointers += s >= FD_SETSIZE || socketp != &marks[s];
+  }
+  if(what == CURL_POLL_REMOVE && s < FD_SETSIZE)
+    assigned[s] = 0;
   return 0;
 }
 
@@ -66,6 +75,11 @@ static int fdset_driven(int n)
       t = 1000;
     tv.tv_sec = t / 1000;
     tv.tv_usec = (t % 1000) * 1000;
+    for(fd = 0; fd <= maxfd; fd++)
+      if((FD_ISSET(fd, &r) || FD_ISSET(fd, &w)) && !assigned[fd]) {
+        assign_refused += curl_multi_assign(m, fd, &marks[fd]) != CURLM_OK;
+        assigned[fd] = 1;
+      }
     CHECK(select(maxfd + 1, &r, &w, &x, &tv) >= 0);
     if(maxfd < 0)
       MOK(curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running));
@@ -124,5 +138,8 @@ int main(void)
   MOK(curl_multi_cleanup(m));
 
   printf("fdset-driven socket_action loop: %d of 5 done\n", fdset_driven(5));
+  printf("curl_multi_assign took every descriptor fdset named: %d, the socket callback got "
+         "those pointers back: %d, and no other: %d\n",
+         assign_refused == 0, pointers_back > 0, wrong_pointers == 0);
   return 0;
 }

@@ -140,7 +140,7 @@ impl Multi {
     /// app or by its callbacks' return values). Once per walk's end.
     fn park_unwatched(&self, state: &mut State) {
         let mut wished: HashMap<usize, bool> = HashMap::new();
-        for (owner, interest) in self.reactor.wishes() {
+        for (_, owner, interest) in self.reactor.wishes() {
             *wished.entry(owner).or_default() |= interest.write;
         }
         let parked: Vec<_> = state

@@ -74,7 +74,9 @@ impl Multi {
     /// file descriptors to wait for"), and so does curlmux. Walking, it is
     /// every transfer's socket as libcurl's fdset names them, and the epoll
     /// fd with them; only while no descriptor can reach FD_SETSIZE, where
-    /// libcurl's fdset would skip it.
+    /// libcurl's fdset would skip it. Where the application has its own
+    /// socket callback, it is the sockets alone, as libcurl names them,
+    /// while all of them are below FD_SETSIZE.
     pub fn fdset(&self, mut sets: FdSets<'_>) -> Result<c_int> {
         let mut held = self.lock(Call::Fdset)?;
         let state = &mut held.state;
@@ -85,6 +87,13 @@ impl Multi {
         }
         let mut max_fd = -1;
         let walking = state.walk.is_on();
+        if !walking
+            && self.app.drives()
+            && let (Some(read), Some(write)) = (sets.read.as_deref_mut(), sets.write.as_deref_mut())
+            && let Some(max_fd) = self.name_sockets(read, write)
+        {
+            return Ok(max_fd);
+        }
         if let (true, Some(read), Some(write), Some(exc)) = (walking, sets.read.as_deref_mut(), sets.write, sets.exc) {
             max_fd = self.engine.fdset(read, write, exc)?;
         }
@@ -95,6 +104,31 @@ impl Multi {
             max_fd = max_fd.max(fd);
         }
         Ok(max_fd)
+    }
+
+    /// The sockets libcurl wants watched, named as its fdset names them; None
+    /// if one is at or past FD_SETSIZE. For an application with its own
+    /// socket callback: it knows those sockets and may give one back to
+    /// `curl_multi_assign`, which the epoll fd cannot stand in for.
+    fn name_sockets(&self, read: &mut libc::fd_set, write: &mut libc::fd_set) -> Option<c_int> {
+        let wishes = self.reactor.wishes();
+        if wishes.iter().any(|&(fd, _, _)| fd as usize >= libc::FD_SETSIZE) {
+            return None;
+        }
+        let mut max_fd = -1;
+        for (fd, _, interest) in wishes {
+            // SAFETY: both sets are valid fd_sets and fd < FD_SETSIZE (checked above).
+            unsafe {
+                if interest.read {
+                    libc::FD_SET(fd, read);
+                }
+                if interest.write {
+                    libc::FD_SET(fd, write);
+                }
+            }
+            max_fd = max_fd.max(fd);
+        }
+        Some(max_fd)
     }
 
     /// The one descriptor to wait on, for `curl_multi_waitfds` (None while

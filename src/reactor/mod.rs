@@ -188,9 +188,9 @@ impl Reactor {
         Some(before.owner)
     }
 
-    /// Every wished socket's owner and interest.
-    pub fn wishes(&self) -> Vec<(usize, Interest)> {
-        self.sockets().each().map(|(_, w)| (w.owner, w.interest)).collect()
+    /// Every wished socket, its owner and its interest.
+    pub fn wishes(&self) -> Vec<(RawFd, usize, Interest)> {
+        self.sockets().each().map(|(fd, w)| (fd, w.owner, w.interest)).collect()
     }
 
     /// Whether any socket is wished watched (paused or not).
