@@ -50,10 +50,13 @@ impl Multi {
     /// sending and waiting for the answer) has neither a socket nor, often,
     /// a timer to be driven by: while one is parked, each perform walks
     /// libcurl's transfers too. The books unpark it when its socket is
-    /// wanted again or it finishes.
+    /// wanted again or it finishes. The walk is `curl_multi_socket_all`'s,
+    /// which also reports every socket change the walk made (libcurl's
+    /// perform does not always).
     fn run_parked(&self, state: &mut State) -> Result<()> {
-        let outcome = self.engine.perform();
+        let outcome = self.engine.run_all();
         self.collect(state);
+        self.deadline.set(self.engine.timeout()?);
         outcome
     }
 
