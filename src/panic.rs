@@ -40,10 +40,7 @@ impl Failure for *const c_char {
 
 /// Runs `body`; a panic becomes `T::failure()`.
 pub fn guarded<T: Failure>(body: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
-        crate::debug::trace!("internal panic caught at the C boundary");
-        T::failure()
-    })
+    guarded_or(T::failure(), body)
 }
 
 /// Runs `body`; a panic becomes `failure` (for C types whose failure value

@@ -300,6 +300,15 @@ impl Engine {
         known && size > 0 && sent < size
     }
 
+    /// Whether `easy` has sent a request: it has a connection, where a
+    /// transfer waiting for one (or for its name to resolve) has none.
+    pub fn request_sent(&self, easy: *mut CURL) -> bool {
+        let mut size: c_long = 0;
+        // SAFETY: `easy` is a transfer of this engine; CURLINFO_REQUEST_SIZE takes a long.
+        let known = unsafe { (self.lib.easy_getinfo)(easy, curl_sys::CURLINFO_REQUEST_SIZE, &mut size) };
+        known == curl_sys::CURLE_OK && size > 0
+    }
+
     fn socket_action(&self, fd: curl_socket_t, bits: c_int) -> Result<()> {
         let mut running = 0;
         // SAFETY: `handle` is live and `running` outlives the call.

@@ -138,9 +138,11 @@ impl Multi {
     }
 
     /// After a walk, where no socket change was seen as it happened: parks
-    /// every running transfer with no socket wished, or with its upload
-    /// unfinished and no socket wished writable (paused meanwhile, by the
-    /// app or by its callbacks' return values). Once per walk's end.
+    /// every running transfer that sent its request and has no socket
+    /// wished, or has its upload unfinished and no socket wished writable
+    /// (paused meanwhile, by the app or by its callbacks' return values).
+    /// Transfers still waiting for a connection are not parked: they get a
+    /// socket, or wait for one to come free. Once per walk's end.
     fn park_unwatched(&self, state: &mut State) {
         let mut wished: HashMap<usize, bool> = HashMap::new();
         for (_, owner, interest) in self.reactor.wishes() {
@@ -150,7 +152,7 @@ impl Multi {
             .books
             .running_easies()
             .filter(|&easy| match wished.get(&(easy as usize)) {
-                None => true,
+                None => self.engine.request_sent(easy),
                 Some(writes) => !writes && self.engine.upload_unfinished(easy),
             })
             .collect();

@@ -356,6 +356,24 @@ mod tests {
     }
 
     #[test]
+    fn a_wish_says_how_it_changed_and_whose_interest_ended() {
+        let reactor = Reactor::new().unwrap();
+        let (a, _b) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        let both = Interest { read: true, write: true };
+        let read = Interest { read: true, write: false };
+        let write = Interest { read: false, write: true };
+        assert_eq!(reactor.watch(fd, read, 1).unwrap(), Change::Widened, "a new socket");
+        assert_eq!(reactor.watch(fd, read, 2).unwrap(), Change::Same);
+        assert_eq!(reactor.watch(fd, both, 2).unwrap(), Change::Widened);
+        assert_eq!(reactor.watch(fd, write, 3).unwrap(), Change::Narrowed(2), "the earlier wish's owner");
+        assert_eq!(reactor.wishes(), vec![(fd, 3, write)]);
+        assert_eq!(reactor.unwatch(fd), Some(3));
+        assert_eq!(reactor.unwatch(fd), None);
+        assert!(reactor.wishes().is_empty());
+    }
+
+    #[test]
     fn deadline_fires_once_and_zero_means_now() {
         let reactor = Reactor::new().unwrap();
         reactor.arm(Some(Duration::ZERO)).unwrap();
