@@ -1,8 +1,9 @@
 //! Real, unmodified programs with libcurlmux.so preloaded (`curlmux run`):
-//! the curl command line, `git clone` over dumb HTTP, and Python with
-//! Debian's pycurl running the seed's own examples. Each also runs without
-//! curlmux, so a failure points at curlmux; each checks every byte it got and
-//! that curlmux really answered (its CURLMUX_DEBUG trace).
+//! the curl command line, `git clone` over dumb HTTP, Python with Debian's
+//! pycurl and pip's running the seed's own examples, and pycurl's own tests
+//! of its multi interface. Each also runs without curlmux, so a failure
+//! points at curlmux; each checks what it got (every byte, or the suite's
+//! own verdicts) and that curlmux really answered (its CURLMUX_DEBUG trace).
 
 mod common;
 
@@ -286,4 +287,66 @@ fn help_and_unknown_flags_start_nothing() {
         assert!(!out.status.success(), "{}", describe(&format!("curlmux {sub} --rep 3"), &out));
         assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument \"--rep\""), "{}", describe(sub, &out));
     }
+}
+
+/// pycurl 7.47.0's own tests of its multi interface (libcurl 8.21.0, the
+/// wheel's): every one that passes on stock libcurl passes with curlmux
+/// preloaded (pause, socket, timer, callback, notify, async and websocket
+/// tests; the suite starts its own servers on 127.0.0.1). A test may fail on
+/// both: that is libcurl's or the machine's answer, not curlmux's.
+#[test]
+fn pycurls_own_multi_tests_pass_with_curlmux_where_they_pass_stock() {
+    const FILES: &[&str] = &[
+        "multi_callback_test.py",
+        "multi_memory_mgmt_test.py",
+        "multi_option_constants_test.py",
+        "multi_socket_select_test.py",
+        "multi_socket_test.py",
+        "multi_test.py",
+        "multi_timer_test.py",
+        "pause_test.py",
+        "test_async_multi.py",
+        "test_multi_notify.py",
+        "test_websocket_callback.py",
+    ];
+    let dir = common::libcurl_matrix().join("pycurl-tests");
+    assert!(
+        dir.join(".done").exists(),
+        "pycurl's tests are not set up in {}: run bash .ci/pycurl-tests",
+        dir.display()
+    );
+    let python = dir.join("venv/bin/python");
+    let outcomes = |preloaded: bool| -> (Vec<String>, Vec<String>, String) {
+        let mut cmd = command(preloaded, python.to_str().unwrap());
+        // fd 2 is not captured, so curlmux's trace reaches this test.
+        cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "--capture=sys", "--timeout", "60", "-rA"])
+            .args(FILES.iter().map(|f| format!("tests/{f}")))
+            .current_dir(dir.join("src"));
+        let out = run_limited(cmd, Duration::from_secs(600));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let with = |outcome: &str| -> Vec<String> {
+            let mut v: Vec<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix(outcome))
+                .map(|l| l.split(" - ").next().unwrap_or(l).trim().to_string())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        (with("PASSED "), [with("FAILED "), with("ERROR ")].concat(), trace(&out))
+    };
+    let (stock_passed, stock_failed, _) = outcomes(false);
+    let (passed, failed, trace) = outcomes(true);
+    assert!(trace.contains("curlmux: multi handle created"), "curlmux made no multi handle:\n{trace}");
+    // 143 of them pass on stock here; far fewer means the suite did not really run.
+    assert!(
+        stock_passed.len() >= 130,
+        "only {} of pycurl's tests passed on stock: {stock_failed:?}",
+        stock_passed.len()
+    );
+    let lost: Vec<&String> = failed.iter().filter(|t| stock_passed.contains(t)).collect();
+    assert!(lost.is_empty(), "pass on stock, fail with curlmux: {lost:?}");
+    let missing: Vec<&String> = stock_passed.iter().filter(|t| !passed.contains(t) && !failed.contains(t)).collect();
+    assert!(missing.is_empty(), "pass on stock, not run with curlmux: {missing:?}");
 }
