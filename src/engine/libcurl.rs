@@ -90,6 +90,16 @@ impl LibCurl {
         self.version_num < 0x074000
     }
 
+    /// Whether a paused transfer may go unseen in its socket wishes: 8.10 to
+    /// 8.12 (the same `last_poll` record as for `can_walk`) keep a transfer
+    /// paused by its read callback wished writable, and report a receive
+    /// pause only some of the time (ctests/pause_progress.c on 8.12.1).
+    /// There every transfer that changed a wish is parked until it
+    /// finishes: perform walks while transfers run, as stock's does.
+    pub fn hides_pauses(&self) -> bool {
+        (0x080a00..0x080d00).contains(&self.version_num)
+    }
+
     /// `curl_multi_wait` refuses a negative timeout (7.69; before, it waits
     /// without limit but libcurl's own timeout).
     pub fn wait_refuses_negative_timeout(&self) -> bool {

@@ -65,6 +65,9 @@ enum Deferred {
     /// The socket this transfer was waited on for lost interest, or the app
     /// paused it (books.park).
     Park(*mut CURL),
+    /// Its socket stopped being wished writable: parked if its upload is
+    /// unfinished (paused, or rate-limited).
+    ParkIfSending(*mut CURL),
     /// This transfer's socket gained interest, or the app unpaused it.
     Unpark(*mut CURL),
 }
@@ -223,6 +226,11 @@ impl Multi {
                 }
                 Deferred::Fail(..) => {}
                 Deferred::Park(easy) => state.books.park(easy),
+                Deferred::ParkIfSending(easy) => {
+                    if state.books.is_running(easy) && self.engine.upload_unfinished(easy) {
+                        state.books.park(easy);
+                    }
+                }
                 Deferred::Unpark(easy) => state.books.unpark(easy),
             }
         }
@@ -533,10 +541,19 @@ impl EngineSink for Multi {
         // may name another easy (its own internal one) when it drops it.
         let change = match wish {
             Some(w) => self.reactor.watch(fd, Interest { read: w.read, write: w.write }, easy as usize),
-            None => Ok(self.reactor.unwatch(fd).map_or(Change::Same, Change::Narrowed)),
+            None => Ok(self.reactor.unwatch(fd)),
         };
         match change {
-            Ok(Change::Narrowed(owner)) => self.defer(Deferred::Park(owner as *mut CURL)),
+            // libcurl 8.10 to 8.12 show pauses in no wish reliably: there a
+            // transfer that changed a wish stays parked until it finishes.
+            Ok(Change::Narrowed { owner, .. }) if self.engine.lib().hides_pauses() => {
+                self.defer(Deferred::Park(owner as *mut CURL))
+            }
+            Ok(Change::Widened) if self.engine.lib().hides_pauses() => self.defer(Deferred::Park(easy)),
+            // Done sending (the request, or the whole upload) drops writing
+            // too: only an unfinished upload counts as paused that way.
+            Ok(Change::Narrowed { owner, read: true }) => self.defer(Deferred::Park(owner as *mut CURL)),
+            Ok(Change::Narrowed { owner, read: false }) => self.defer(Deferred::ParkIfSending(owner as *mut CURL)),
             Ok(Change::Widened) => self.defer(Deferred::Unpark(easy)),
             Ok(Change::Same) => {}
             Err(e) => {

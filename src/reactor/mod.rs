@@ -106,9 +106,13 @@ impl Sockets {
 /// How a socket's new interest compares with its last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// A direction was dropped; the owner of the earlier interest.
-    Narrowed(usize),
-    /// A new socket, or a direction added.
+    /// A direction was dropped and none added (`read`: reading among them);
+    /// the owner of the earlier interest.
+    Narrowed {
+        owner: usize,
+        read: bool,
+    },
+    /// A new socket, or a direction added (another may have been dropped).
     Widened,
     Same,
 }
@@ -163,11 +167,10 @@ impl Reactor {
         let before = sockets.wished[slot].replace(Wished { interest, owner });
         sockets.count += before.is_none() as usize;
         let change = match before {
-            Some(b) if (b.interest.read && !interest.read) || (b.interest.write && !interest.write) => {
-                Change::Narrowed(b.owner)
-            }
+            None => Change::Widened,
+            Some(b) if (interest.read && !b.interest.read) || (interest.write && !b.interest.write) => Change::Widened,
             Some(b) if b.interest == interest => Change::Same,
-            _ => Change::Widened,
+            Some(b) => Change::Narrowed { owner: b.owner, read: b.interest.read && !interest.read },
         };
         if !sockets.paused {
             self.register(fd, interest, before.is_some())?;
@@ -175,9 +178,13 @@ impl Reactor {
         Ok(change)
     }
 
-    /// Stops watching `fd`; the owner of the interest that ends, if any. It
-    /// may already be closed: that is not an error.
-    pub fn unwatch(&self, fd: RawFd) -> Option<usize> {
+    /// Stops watching `fd`; how that changed its interest (Same if it was
+    /// not watched). It may already be closed: that is not an error.
+    pub fn unwatch(&self, fd: RawFd) -> Change {
+        self.unwatched(fd).map_or(Change::Same, |w| Change::Narrowed { owner: w.owner, read: w.interest.read })
+    }
+
+    fn unwatched(&self, fd: RawFd) -> Option<Wished> {
         let mut sockets = self.sockets();
         let slot = usize::try_from(fd).ok().and_then(|i| sockets.wished.get_mut(i))?;
         let before = slot.take()?;
@@ -185,7 +192,7 @@ impl Reactor {
         if !sockets.paused {
             let _ = self.epoll.delete(fd);
         }
-        Some(before.owner)
+        Some(before)
     }
 
     /// Every wished socket, its owner and its interest.
@@ -366,11 +373,19 @@ mod tests {
         assert_eq!(reactor.watch(fd, read, 1).unwrap(), Change::Widened, "a new socket");
         assert_eq!(reactor.watch(fd, read, 2).unwrap(), Change::Same);
         assert_eq!(reactor.watch(fd, both, 2).unwrap(), Change::Widened);
-        assert_eq!(reactor.watch(fd, write, 3).unwrap(), Change::Narrowed(2), "the earlier wish's owner");
+        assert_eq!(
+            reactor.watch(fd, write, 3).unwrap(),
+            Change::Narrowed { owner: 2, read: true },
+            "the earlier owner"
+        );
+        assert_eq!(reactor.watch(fd, read, 3).unwrap(), Change::Widened, "one direction for the other");
+        assert_eq!(reactor.watch(fd, write, 3).unwrap(), Change::Widened);
         assert_eq!(reactor.wishes(), vec![(fd, 3, write)]);
-        assert_eq!(reactor.unwatch(fd), Some(3));
-        assert_eq!(reactor.unwatch(fd), None);
+        assert_eq!(reactor.unwatch(fd), Change::Narrowed { owner: 3, read: false });
+        assert_eq!(reactor.unwatch(fd), Change::Same);
         assert!(reactor.wishes().is_empty());
+        assert_eq!(reactor.watch(fd, both, 4).unwrap(), Change::Widened);
+        assert_eq!(reactor.watch(fd, read, 4).unwrap(), Change::Narrowed { owner: 4, read: false });
     }
 
     #[test]
