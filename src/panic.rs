@@ -73,8 +73,9 @@ pub fn injected(point: &str) {
     }
 }
 
-/// Wraps an export's body: `boundary!({ … })`, or `boundary!(failure, { … })`. The signature stays in plain
-/// source so cbindgen sees it.
+/// Wraps an export's body: `boundary!({ … })`, or `boundary!(failure, { … })`
+/// where the failure value is the function's own. The signature stays in
+/// plain source so cbindgen sees it.
 macro_rules! boundary {
     ($body:block) => {
         $crate::panic::guarded(move || $body)

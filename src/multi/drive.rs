@@ -45,12 +45,12 @@ impl Multi {
 
     /// libcurl's perform runs every transfer at every call, and so calls
     /// each one's progress callback, the place curl_easy_pause's
-    /// documentation suggests to unpause from. A transfer whose socket lost
-    /// interest while it runs (paused, mostly; also rate-limited, or done
-    /// sending and waiting for the answer) has neither a socket nor, often,
-    /// a timer to be driven by: while one is parked, each perform walks
-    /// libcurl's transfers too. The books unpark it when its socket is
-    /// wanted again or it finishes. The walk is `curl_multi_socket_all`'s,
+    /// documentation suggests to unpause from. A paused transfer (or a
+    /// rate-limited one) has neither a socket nor, often, a timer to be
+    /// driven by: while one is parked (the socket sink in mod.rs and
+    /// `park_unwatched` decide), each perform walks libcurl's transfers too.
+    /// The books unpark it when its socket is wanted again, it is unpaused
+    /// or it finishes. The walk is `curl_multi_socket_all`'s,
     /// which also reports every socket change the walk made (libcurl's
     /// perform does not always).
     fn run_parked(&self, state: &mut State) -> Result<()> {

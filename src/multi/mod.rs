@@ -62,8 +62,8 @@ enum Deferred {
     /// Its socket cannot be watched: the transfer ends with this result.
     /// Only without callbacks of the application, which the removal might call.
     Fail(*mut CURL, CURLcode),
-    /// The socket this transfer was waited on for lost interest, or the app
-    /// paused it (books.park).
+    /// Its socket stopped being wished readable (or, on libcurl 8.10 to
+    /// 8.12, changed at all), or the app paused it (books.park).
     Park(*mut CURL),
     /// Its socket stopped being wished writable: parked if its upload is
     /// unfinished (paused, or rate-limited).

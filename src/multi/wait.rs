@@ -90,8 +90,10 @@ impl Multi {
         if !walking
             && self.app.drives()
             && let (Some(read), Some(write)) = (sets.read.as_deref_mut(), sets.write.as_deref_mut())
-            && let Some(max_fd) = self.name_sockets(read, write)
+            && let Some(max_fd) = self.reactor.name_in(read, write)
         {
+            // It knows these sockets from its callback and may give one to
+            // curl_multi_assign, which the epoll fd cannot stand in for.
             return Ok(max_fd);
         }
         if let (true, Some(read), Some(write), Some(exc)) = (walking, sets.read.as_deref_mut(), sets.write, sets.exc) {
@@ -104,31 +106,6 @@ impl Multi {
             max_fd = max_fd.max(fd);
         }
         Ok(max_fd)
-    }
-
-    /// The sockets libcurl wants watched, named as its fdset names them; None
-    /// if one is at or past FD_SETSIZE. For an application with its own
-    /// socket callback: it knows those sockets and may give one back to
-    /// `curl_multi_assign`, which the epoll fd cannot stand in for.
-    fn name_sockets(&self, read: &mut libc::fd_set, write: &mut libc::fd_set) -> Option<c_int> {
-        let wishes = self.reactor.wishes();
-        if wishes.iter().any(|&(fd, _, _)| fd as usize >= libc::FD_SETSIZE) {
-            return None;
-        }
-        let mut max_fd = -1;
-        for (fd, _, interest) in wishes {
-            // SAFETY: both sets are valid fd_sets and fd < FD_SETSIZE (checked above).
-            unsafe {
-                if interest.read {
-                    libc::FD_SET(fd, read);
-                }
-                if interest.write {
-                    libc::FD_SET(fd, write);
-                }
-            }
-            max_fd = max_fd.max(fd);
-        }
-        Some(max_fd)
     }
 
     /// The one descriptor to wait on, for `curl_multi_waitfds` (None while

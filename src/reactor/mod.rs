@@ -195,6 +195,31 @@ impl Reactor {
         Some(before)
     }
 
+    /// Adds every wished socket to `read` or `write` as it is wished, as
+    /// libcurl's fdset does; the highest (-1 for none). None, with the sets
+    /// untouched, if one is at or past FD_SETSIZE.
+    pub fn name_in(&self, read: &mut libc::fd_set, write: &mut libc::fd_set) -> Option<RawFd> {
+        let sockets = self.sockets();
+        if sockets.each().any(|(fd, _)| fd as usize >= libc::FD_SETSIZE) {
+            return None;
+        }
+        let mut max_fd = -1;
+        for (fd, w) in sockets.each() {
+            // SAFETY: both sets are valid fd_sets, and fd < FD_SETSIZE: checked
+            // above under the same lock.
+            unsafe {
+                if w.interest.read {
+                    libc::FD_SET(fd, read);
+                }
+                if w.interest.write {
+                    libc::FD_SET(fd, write);
+                }
+            }
+            max_fd = max_fd.max(fd);
+        }
+        Some(max_fd)
+    }
+
     /// Every wished socket, its owner and its interest.
     pub fn wishes(&self) -> Vec<(RawFd, usize, Interest)> {
         self.sockets().each().map(|(fd, w)| (fd, w.owner, w.interest)).collect()
