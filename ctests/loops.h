@@ -173,11 +173,13 @@ static void run_events(CURLM *m, void (*on_done)(CURL *, CURLcode), int transfer
   drain_messages(m, on_done);
   CHECK_EQ(ev.wrong_multi, 0);
   CHECK_EQ(ev.wrong_socketp, 0);
-  CHECK(ev.timer_calls > 0 && ev.socket_calls > 0);
 }
 
+/* Checks the loop was driven by the callbacks, over every run since events_init:
+   one run may see none (7.61 can finish every transfer inside one socket_action). */
 __attribute__((unused)) static void events_done(void)
 {
+  CHECK(ev.timer_calls > 0 && ev.socket_calls > 0);
   close(ev.epfd);
   close(ev.tfd);
 }
