@@ -28,7 +28,7 @@ fn setup() -> &'static Setup {
         let lib_dir = common::lib_dir();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz");
         std::fs::create_dir_all(&dir).unwrap();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests/fuzz/driver.c");
+        let source = common::repo().join("ctests/fuzz/driver.c");
         let build = |out: &Path, linked: bool| {
             let mut cmd = Command::new("cc");
             cmd.args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"]).arg(out).arg(&source);
@@ -95,7 +95,7 @@ fn op() -> impl Strategy<Value = String> {
 /// lines are comments), replayed on every run.
 #[test]
 fn known_sequences_answer_as_stock_libcurl() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests/fuzz/regressions");
+    let dir = common::repo().join("ctests/fuzz/regressions");
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();

@@ -71,7 +71,7 @@ struct Setup {
 }
 
 fn source_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests")
+    common::repo().join("ctests")
 }
 
 fn build_dir() -> PathBuf {
@@ -164,7 +164,7 @@ fn cc(name: &str, suffix: &str, link: &str, curlmux: bool) -> PathBuf {
         .arg("-I")
         .arg(source_dir())
         .arg("-I")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("include"))
+        .arg(common::repo().join("include"))
         .arg("-o")
         .arg(&out)
         .arg(&source);
@@ -391,7 +391,7 @@ fn walk_engages_and_leaves_where_libcurl_allows() {
 /// The header agrees with <curl/curl.h> on every prototype, in C and in C++.
 #[test]
 fn header_compiles_with_curl_h_as_c_and_cxx() {
-    let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("include");
+    let include = common::repo().join("include");
     let source = source_dir().join("header_compat.c");
     let out = build_dir().join("header_compat.o");
     let newer = newer_curl_headers();
@@ -419,7 +419,7 @@ fn newer_curl_headers() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg(common::repo().join("Cargo.toml"))
         .output()
         .expect("run cargo metadata");
     let meta = String::from_utf8_lossy(&out.stdout);
@@ -450,7 +450,7 @@ fn header_matches_exports_and_no_libcurl_is_linked() {
         .filter(|s| s.starts_with("curl_") || s.starts_with("curlmux_"))
         .collect();
     exported.sort();
-    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/curlmux.h")).unwrap();
+    let header = std::fs::read_to_string(common::repo().join("include/curlmux.h")).unwrap();
     let mut declared: Vec<String> = header
         .lines()
         .filter(|l| !l.starts_with(' ') && !l.starts_with('*') && !l.starts_with("/*"))
@@ -477,8 +477,9 @@ fn header_matches_exports_and_no_libcurl_is_linked() {
 /// build, so a difference from git's copy is drift).
 #[test]
 fn committed_header_is_current() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let Ok(out) = Command::new("git").args(["-C", root, "diff", "--exit-code", "--", "include/curlmux.h"]).output()
+    let root = common::repo();
+    let Ok(out) =
+        Command::new("git").arg("-C").arg(&root).args(["diff", "--exit-code", "--", "include/curlmux.h"]).output()
     else {
         panic!("git is needed for the header drift check");
     };

@@ -156,7 +156,7 @@ fn git_clone_over_dumb_http() {
 /// `bound` is what curlmux's trace must say it bound to.
 fn seed_examples(python: &Path, bound: &str) {
     let server = common::start_server(None);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("ctests/programs/pycurl_seed.py");
+    let script = common::repo().join("ctests/programs/pycurl_seed.py");
     let port = common::closed_port().to_string();
     let mut results = Vec::new();
     for preloaded in [false, true] {

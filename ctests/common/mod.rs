@@ -23,6 +23,11 @@ pub struct Server {
     _child: Mutex<Child>,
 }
 
+/// The repository: the C tests' sources, include/ and Cargo.toml.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("cli/ sits in the repository").to_path_buf()
+}
+
 /// The `curlmux` executable; libcurlmux.so is built next to it.
 pub fn curlmux_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_curlmux"))
