@@ -1,28 +1,8 @@
-//! Generates include/curlmux.h from the doc comments of src/abi with a pinned
-//! cbindgen, so the committed header can be checked for drift. Nothing else.
+//! Generates curlmux.h into OUT_DIR from the doc comments of src/abi with a
+//! pinned cbindgen (a unit test compares it with the committed
+//! include/curlmux.h), and gives libcurlmux.so its soname.
 
-use std::path::Path;
-
-/// `curl_multi_socket` is a function-like macro in <curl/multi.h> (unless
-/// CURL_ALLOW_OLD_MULTI_SOCKET): only a parenthesised name declares it.
-const OLD_SOCKET_DECL: &str = r#"
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/**
- * Deprecated form of `curl_multi_socket_action(multi, sockfd, 0,
- * running_handles)`, still exported because existing binaries call it.
- * <curl/multi.h> turns the name into that macro unless
- * CURL_ALLOW_OLD_MULTI_SOCKET is defined; the parentheses keep this a
- * declaration either way.
- */
-CURLMcode (curl_multi_socket)(CURLM *multi, curl_socket_t sockfd, int *running_handles);
-
-#ifdef __cplusplus
-}
-#endif
-"#;
+use std::path::{Path, PathBuf};
 
 /// What libcurl 8.16 to 8.20 added to <curl/multi.h>, for an older one:
 /// curlmux provides it on every libcurl. The bits of `CURLMNWC_*` are 8.20's
@@ -59,27 +39,36 @@ typedef void (*curl_notify_callback)(CURLM *multi, unsigned int notification, CU
 #endif
 "#;
 
-/// Constants src/error.rs defines because curl-sys lacks them.
-const CURL_CODES: [&str; 13] = [
-    "CURLM_OK",
-    "CURLM_BAD_HANDLE",
-    "CURLM_BAD_EASY_HANDLE",
-    "CURLM_OUT_OF_MEMORY",
-    "CURLM_INTERNAL_ERROR",
-    "CURLM_BAD_SOCKET",
-    "CURLM_UNKNOWN_OPTION",
-    "CURLM_ADDED_ALREADY",
-    "CURLM_RECURSIVE_API_CALL",
-    "CURLM_WAKEUP_FAILURE",
-    "CURLM_BAD_FUNCTION_ARGUMENT",
-    "CURLM_ABORTED_BY_CALLBACK",
-    "CURLM_UNRECOVERABLE_POLL",
-];
-
 fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=build.rs");
-    let crate_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    soname(&out_dir);
+    let header = generate(&crate_dir);
+    std::fs::write(out_dir.join("curlmux.h"), header).expect("write OUT_DIR/curlmux.h");
+}
+
+/// SONAME libcurlmux.so.MAJOR, and that name as a link to libcurlmux.so in the
+/// profile folder, so a program linked there runs from there too (the
+/// install gives the file its full version).
+fn soname(out_dir: &Path) {
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets the version");
+    let soname = format!("libcurlmux.so.{major}");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
+    // OUT_DIR is <profile>/build/<package>-<hash>/out.
+    if let Some(profile) = out_dir.ancestors().nth(3) {
+        let link = profile.join(&soname);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink("libcurlmux.so", &link).expect("link the soname to libcurlmux.so");
+        }
+    }
+}
+
+/// The header's text: cbindgen's, with `curl_multi_socket`'s name in
+/// parentheses (<curl/multi.h> makes it a function-like macro unless
+/// CURL_ALLOW_OLD_MULTI_SOCKET is defined; only a parenthesised name declares it).
+fn generate(crate_dir: &Path) -> String {
     let mut config = cbindgen::Config {
         language: cbindgen::Language::C,
         include_guard: Some("CURLMUX_H".into()),
@@ -95,20 +84,31 @@ fn main() {
         cpp_compat: true,
         no_includes: true,
         sys_includes: vec!["stddef.h".into(), "sys/select.h".into(), "curl/curl.h".into()],
-        after_includes: Some(format!("{NEWER_MULTI_H}{OLD_SOCKET_DECL}")),
+        after_includes: Some(NEWER_MULTI_H.into()),
         documentation_style: cbindgen::DocumentationStyle::Doxy,
         usize_is_size_t: true,
         ..Default::default()
     };
-    // setopt and socket are declared above or by curl.h; the CURLM_* codes are curl.h's enum.
-    config.export.exclude = ["curl_multi_setopt", "curl_multi_socket"].map(String::from).to_vec();
-    config.export.exclude.extend(CURL_CODES.iter().map(|c| c.to_string()));
+    // setopt is declared by curl.h (variadic); the codes src/error.rs defines are curl.h's enum.
+    config.export.exclude = vec!["curl_multi_setopt".into()];
+    config.export.exclude.extend(error_codes(crate_dir));
     config.export.rename.insert("curl_waitfd".into(), "struct curl_waitfd".into());
     config.export.rename.insert("fd_set".into(), "fd_set".into());
     let bindings = cbindgen::Builder::new()
-        .with_crate(&crate_dir)
+        .with_crate(crate_dir)
         .with_config(config)
         .generate()
         .expect("cbindgen could not read src/abi");
-    bindings.write_to_file(Path::new(&crate_dir).join("include/curlmux.h"));
+    let mut text = Vec::new();
+    bindings.write(&mut text);
+    let text = String::from_utf8(text).expect("cbindgen writes UTF-8");
+    let plain = "CURLMcode curl_multi_socket(";
+    assert_eq!(text.matches(plain).count(), 1, "cbindgen declares curl_multi_socket once");
+    text.replace(plain, "CURLMcode (curl_multi_socket)(")
+}
+
+/// The names of the `pub const`s in src/error.rs.
+fn error_codes(crate_dir: &Path) -> Vec<String> {
+    let source = std::fs::read_to_string(crate_dir.join("src/error.rs")).expect("read src/error.rs");
+    source.lines().filter_map(|l| l.strip_prefix("pub const ")?.split(':').next().map(str::to_string)).collect()
 }

@@ -435,11 +435,10 @@ fn newer_curl_headers() -> PathBuf {
     include
 }
 
-/// Every exported function is declared in the header and the reverse
-/// (curl_multi_setopt is declared by <curl/multi.h>), curlmux exports no
-/// other curl_* name than the multi API, curl_easy_cleanup and
-/// curl_easy_pause, and the
-/// library does not link any libcurl.
+/// Every exported symbol is declared in the header and the reverse
+/// (curl_multi_setopt is declared by <curl/multi.h>): the multi API,
+/// curlmux_*, curl_easy_cleanup and curl_easy_pause, each unversioned, and
+/// nothing else. The library has its soname and links no libcurl.
 #[test]
 fn header_matches_exports_and_no_libcurl_is_linked() {
     let lib = setup().lib_dir.join("libcurlmux.so");
@@ -447,9 +446,10 @@ fn header_matches_exports_and_no_libcurl_is_linked() {
     let mut exported: Vec<String> = String::from_utf8_lossy(&nm.stdout)
         .lines()
         .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-        .filter(|s| s.starts_with("curl_") || s.starts_with("curlmux_"))
         .collect();
     exported.sort();
+    // An unversioned name interposes either libcurl flavour's versioned one (CURL_OPENSSL_4, CURL_GNUTLS_3).
+    assert!(exported.iter().all(|s| !s.contains('@')), "curlmux's exports carry a version node: {exported:?}");
     let header = std::fs::read_to_string(common::repo().join("include/curlmux.h")).unwrap();
     let mut declared: Vec<String> = header
         .lines()
@@ -470,24 +470,9 @@ fn header_matches_exports_and_no_libcurl_is_linked() {
     assert_eq!(exported, declared);
     let readelf = Command::new("readelf").arg("-d").arg(&lib).output().expect("run readelf");
     let dynamic = String::from_utf8_lossy(&readelf.stdout);
-    assert!(!dynamic.contains("libcurl"), "libcurlmux.so must not need libcurl:\n{dynamic}");
-}
-
-/// The committed header is what build.rs generates (it regenerates on every
-/// build, so a difference from git's copy is drift).
-#[test]
-fn committed_header_is_current() {
-    let root = common::repo();
-    let Ok(out) =
-        Command::new("git").arg("-C").arg(&root).args(["diff", "--exit-code", "--", "include/curlmux.h"]).output()
-    else {
-        panic!("git is needed for the header drift check");
-    };
-    assert!(
-        out.status.success(),
-        "include/curlmux.h differs from the committed one; commit it:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let needs_libcurl = dynamic.lines().any(|l| l.contains("(NEEDED)") && l.contains("libcurl"));
+    assert!(!needs_libcurl, "libcurlmux.so must not need libcurl:\n{dynamic}");
+    assert!(dynamic.contains("Library soname: [libcurlmux.so.0]"), "no SONAME libcurlmux.so.0:\n{dynamic}");
 }
 
 /// Every C test but the two about scale (thousands of sockets), linked and

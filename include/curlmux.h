@@ -45,23 +45,6 @@ typedef void (*curl_notify_callback)(CURLM *multi, unsigned int notification, CU
 #define CURLMOPT_QUICK_EXIT ((CURLMoption)21)
 #endif
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-/**
- * Deprecated form of `curl_multi_socket_action(multi, sockfd, 0,
- * running_handles)`, still exported because existing binaries call it.
- * <curl/multi.h> turns the name into that macro unless
- * CURL_ALLOW_OLD_MULTI_SOCKET is defined; the parentheses keep this a
- * declaration either way.
- */
-CURLMcode (curl_multi_socket)(CURLM *multi, curl_socket_t sockfd, int *running_handles);
-
-#ifdef __cplusplus
-}
-#endif
-
 
 /**
  * `CURLMOPT_PUSHFUNCTION`'s answers.
@@ -381,6 +364,18 @@ CURLMcode curl_multi_socket_action(CURLM *multi,
                                    curl_socket_t sockfd,
                                    int ev_bitmask,
                                    int *running_handles);
+
+/**
+ * Deprecated form of `curl_multi_socket_action(multi, sockfd, 0,
+ * running_handles)`, still exported because existing binaries call it.
+ * <curl/multi.h> turns the name into that macro unless
+ * CURL_ALLOW_OLD_MULTI_SOCKET is defined; the parentheses keep this a
+ * declaration either way.
+ *
+ * # Safety
+ * As for `curl_multi_socket_action`.
+ */
+CURLMcode (curl_multi_socket)(CURLM *multi, curl_socket_t sockfd, int *running_handles);
 
 /**
  * Deprecated: drives every transfer as `curl_multi_perform` does. Still

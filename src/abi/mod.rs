@@ -88,3 +88,18 @@ unsafe fn put<T>(out: *mut T, value: T) {
         unsafe { out.write(value) };
     }
 }
+
+#[cfg(test)]
+mod header {
+    /// The committed header is the one build.rs generates from this source.
+    #[test]
+    fn committed_header_is_current() {
+        let generated = include_str!(concat!(env!("OUT_DIR"), "/curlmux.h"));
+        let committed = include_str!("../../include/curlmux.h");
+        assert!(
+            generated == committed,
+            "include/curlmux.h differs from what build.rs generates; update it:\n  cp {}/curlmux.h include/",
+            env!("OUT_DIR")
+        );
+    }
+}

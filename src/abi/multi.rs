@@ -404,6 +404,9 @@ pub unsafe extern "C" fn curl_multi_socket_action(
 
 /// Deprecated form of `curl_multi_socket_action(multi, sockfd, 0,
 /// running_handles)`, still exported because existing binaries call it.
+/// <curl/multi.h> turns the name into that macro unless
+/// CURL_ALLOW_OLD_MULTI_SOCKET is defined; the parentheses keep this a
+/// declaration either way.
 ///
 /// # Safety
 /// As for `curl_multi_socket_action`.
