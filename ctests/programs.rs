@@ -266,26 +266,38 @@ fn soak_short_on_the_oldest_system_and_newest_libcurl() {
     }
 }
 
-/// `--help` prints the usage and starts nothing; a mistyped flag is named
-/// and starts nothing either (a benchmark runs for 17 minutes).
+/// Every subcommand's `--help` prints its usage and starts nothing; a
+/// mistyped flag is named and starts nothing either (a benchmark runs for 17
+/// minutes); the man page and the completions come from the same definition
+/// and name every subcommand.
 #[test]
-fn help_and_unknown_flags_start_nothing() {
-    for sub in ["bench", "soak"] {
-        let out = run_limited(
-            {
-                let mut cmd = Command::new(common::curlmux_exe());
-                cmd.args([sub, "--help"]);
-                cmd
-            },
-            Duration::from_secs(5),
-        );
-        let out = succeeded(&format!("curlmux {sub} --help"), out);
-        assert!(String::from_utf8_lossy(&out.stdout).starts_with("usage: "), "{}", describe(sub, &out));
+fn help_man_page_and_completions_name_every_subcommand() {
+    const SUBCOMMANDS: [&str; 10] =
+        ["run", "doctor", "demo", "bench", "soak", "serve", "install", "uninstall", "completions", "man"];
+    let curlmux = |args: &[&str]| {
         let mut cmd = Command::new(common::curlmux_exe());
-        cmd.args([sub, "--rep", "3"]);
-        let out = run_limited(cmd, Duration::from_secs(5));
+        cmd.args(args);
+        run_limited(cmd, Duration::from_secs(5))
+    };
+    for sub in SUBCOMMANDS {
+        let out = succeeded(&format!("curlmux {sub} --help"), curlmux(&[sub, "--help"]));
+        let usage = format!("Usage: curlmux {sub}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&usage), "{}", describe(sub, &out));
+    }
+    for sub in ["bench", "soak", "install"] {
+        let out = curlmux(&[sub, "--rep", "3"]);
         assert!(!out.status.success(), "{}", describe(&format!("curlmux {sub} --rep 3"), &out));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument \"--rep\""), "{}", describe(sub, &out));
+        let named = String::from_utf8_lossy(&out.stderr).contains("unexpected argument '--rep'");
+        assert!(named, "{}", describe(sub, &out));
+    }
+    let man = String::from_utf8_lossy(&succeeded("curlmux man", curlmux(&["man"])).stdout).into_owned();
+    assert!(man.starts_with(".ie") && man.contains(".TH curlmux 1"), "{man}");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = succeeded(&format!("curlmux completions {shell}"), curlmux(&["completions", shell]));
+        let script = String::from_utf8_lossy(&out.stdout);
+        for sub in SUBCOMMANDS {
+            assert!(script.contains(sub) && man.contains(sub), "{shell} completions or the man page lack {sub}");
+        }
     }
 }
 

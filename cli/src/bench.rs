@@ -4,7 +4,7 @@
 //! BENCHMARKS.md are met. Every run is bounded in time.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const CLIENT_SOURCE: &str = include_str!("bench_client.c");
@@ -170,50 +170,70 @@ fn ratio_interval(stock: &[f64], curlmux: &[f64]) -> (f64, f64) {
     (ratios[ratios.len() / 20], ratios[ratios.len() * 19 / 20])
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let quick = args.iter().any(|a| a == "--quick");
-    let reps: usize = args
-        .iter()
-        .position(|a| a == "--reps")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 1 } else { 3 });
+/// `curlmux bench`'s arguments.
+#[derive(clap::Args)]
+pub struct Options {
+    /// A tenth of the work, one repetition: a look, not a measurement.
+    #[arg(long)]
+    quick: bool,
+    /// Repetitions of the matrix [default: 3, 1 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    reps: Option<u32>,
+    /// That workload's cells alone, e.g. for many repetitions of one.
+    #[arg(long, value_name = "WORKLOAD", value_parser = WORKLOADS)]
+    only: Option<String>,
+    /// Every client loads DIR/libcurl.so.4 (e.g. ~/.cache/curlmux/libcurls/8.23.0/lib).
+    #[arg(long, value_name = "DIR")]
+    libcurl: Option<PathBuf>,
+}
+
+const WORKLOADS: [&str; 3] = ["busy among idle", "all busy", "slow crowd"];
+
+pub fn run(options: &Options) -> Result<(), String> {
+    let quick = options.quick;
+    let reps = options.reps.map_or(if quick { 1 } else { 3 }, |r| r as usize);
     let limit: u32 = if quick { 20 } else { 30 };
-    // `--only WORKLOAD`: that workload's cells alone, e.g. for many repetitions of one.
-    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1));
-    let rig = crate::local::Rig::prepare(args, "bench", "bench_client", CLIENT_SOURCE)?;
+    let only = options.only.as_deref();
+    let rig = crate::local::Rig::prepare(options.libcurl.as_deref(), "bench", "bench_client", CLIENT_SOURCE)?;
     let (lib, client, server, base) = (&rig.lib, &rig.client, &rig.server, &rig.server.base);
 
     let baseline = open_fds(server.pid());
-    let cells: Vec<Cell> = cells(quick).into_iter().filter(|c| only.is_none_or(|w| c.workload == w.as_str())).collect();
-    if cells.is_empty() {
-        return Err("--only: no such workload (busy among idle, all busy, slow crowd)".into());
-    }
+    let cells: Vec<Cell> = cells(quick).into_iter().filter(|c| only.is_none_or(|w| c.workload == w)).collect();
     let mut results: BTreeMap<(usize, &str, &str), Vec<Report>> = BTreeMap::new();
     let rounds = reps * cells.iter().map(|c| c.weight).max().unwrap_or(1);
+    let scheduled = |rep: usize| cells.iter().enumerate().filter(move |(_, c)| rep < reps * c.weight);
+    // Each cell runs every loop through stock and curlmux, and the epoll loop through stock alone.
+    let runs_per_cell = 2 * LOOPS.len() as u64 - 1;
+    let total: u64 = (0..rounds).map(|rep| scheduled(rep).count() as u64 * runs_per_cell).sum();
+    let progress = crate::local::progress(total, "runs");
     for rep in 0..rounds {
-        for (i, cell) in cells.iter().enumerate().filter(|(_, c)| rep < reps * c.weight) {
+        for (i, cell) in scheduled(rep) {
             for lp in LOOPS {
                 // The epoll loop is the reference: stock libcurl's best.
                 let impls: &[&str] = if lp == "epoll" { &["stock"] } else { &["stock", "curlmux"] };
                 for &imp in impls {
+                    progress.set_message(format!("{} {} {lp} {imp}", cell.workload, cell.param));
                     let preload = (imp == "curlmux").then_some(lib.as_path());
                     settle(server.pid(), baseline);
                     let r = run_once(client, preload, lp, base, cell, limit, server.pid());
-                    eprintln!(
-                        "rep {} {} {} {lp} {imp}: {:.1} us/transfer, {:.2} s{}",
-                        rep + 1,
-                        cell.workload,
-                        cell.param,
-                        r.cpu_us_per,
-                        r.wall_s,
-                        if r.stalled { " (stalled: hit the time limit)" } else { "" }
-                    );
+                    progress.suspend(|| {
+                        eprintln!(
+                            "rep {} {} {} {lp} {imp}: {:.1} us/transfer, {:.2} s{}",
+                            rep + 1,
+                            cell.workload,
+                            cell.param,
+                            r.cpu_us_per,
+                            r.wall_s,
+                            if r.stalled { " (stalled: hit the time limit)" } else { "" }
+                        )
+                    });
+                    progress.inc(1);
                     results.entry((i, lp, imp)).or_default().push(r);
                 }
             }
         }
     }
+    progress.finish_and_clear();
     drop(rig);
     report(&cells, &results, reps, limit);
     Ok(())

@@ -16,10 +16,12 @@ pub struct Rig {
 }
 
 impl Rig {
-    /// Applies `--libcurl DIR`, raises the descriptor limit, builds the
+    /// Applies `--libcurl DIR` (when given), raises the descriptor limit, builds the
     /// client `name` from `source` and starts the server.
-    pub fn prepare(args: &[String], command: &str, name: &str, source: &str) -> Result<Rig, String> {
-        use_libcurl(args, command)?;
+    pub fn prepare(libcurl: Option<&Path>, command: &str, name: &str, source: &str) -> Result<Rig, String> {
+        if let Some(dir) = libcurl {
+            use_libcurl(dir, command)?;
+        }
         raise_fd_limit();
         let lib = crate::preload::library()?;
         let dir = std::env::temp_dir().join(format!("curlmux-{command}-{}", std::process::id()));
@@ -95,11 +97,10 @@ impl Drop for Server {
 /// `--libcurl DIR`: every client, stock and with curlmux, loads
 /// DIR/libcurl.so.4 (e.g. a folder of the test matrix,
 /// ~/.cache/curlmux/libcurls/8.23.0/lib).
-fn use_libcurl(args: &[String], command: &str) -> Result<(), String> {
-    let Some(dir) = args.iter().position(|a| a == "--libcurl").and_then(|i| args.get(i + 1)) else { return Ok(()) };
-    let lib = Path::new(dir).join("libcurl.so.4");
+fn use_libcurl(dir: &Path, command: &str) -> Result<(), String> {
+    let lib = dir.join("libcurl.so.4");
     if !lib.exists() {
-        return Err(format!("--libcurl: no libcurl.so.4 in {dir}"));
+        return Err(format!("--libcurl: no libcurl.so.4 in {}", dir.display()));
     }
     eprintln!("{command}: every client loads {}", lib.display());
     // SAFETY: no other thread runs yet; every child inherits the variable.
@@ -117,4 +118,15 @@ fn raise_fd_limit() {
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
+}
+
+/// A progress bar on standard error over `len` steps of `unit`; hidden when
+/// standard error is not a terminal.
+pub fn progress(len: u64, unit: &str) -> indicatif::ProgressBar {
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {unit} (eta {{eta}}) {{msg}}"
+    ))
+    .expect("a valid template")
+    .progress_chars("=> ");
+    indicatif::ProgressBar::new(len).with_style(style)
 }

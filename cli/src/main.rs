@@ -1,59 +1,90 @@
-//! The `curlmux` command: preloading helpers, a demo, and the local HTTP
-//! server that the demo, the test suite and the benchmarks use.
-//!
-//! - `curlmux run -- PROGRAM ARGS…`: runs PROGRAM with libcurlmux.so preloaded.
-//! - `curlmux doctor`: which libcurl curlmux binds to here, its version and flavour.
-//! - `curlmux demo [N]`: the unmodified `curl --parallel` fetches N (default
-//!   200) URLs from a local server through curlmux; every file is checked.
-//! - `curlmux bench [--quick] [--reps N] [--only WORKLOAD] [--libcurl DIR]`: the
-//!   benchmark matrix, stock libcurl against curlmux (BENCHMARKS.md), over the
-//!   system's libcurl or DIR/libcurl.so.4.
-//! - `curlmux soak [--transfers N] [--concurrency C] [--seed S] [--stock]
-//!   [--libcurl DIR]`: a long mixed workload in every loop style; fails unless
-//!   every transfer ended exactly once and memory and descriptors stayed flat.
-//! - `curlmux serve [--port P] [--root DIR] [--ca FILE]`: runs the server;
-//!   prints `listening 127.0.0.1:PORT tls=127.0.0.1:PORT push=127.0.0.1:PORT
-//!   ca=FILE` and stops when its standard input closes.
+//! The `curlmux` command: preloading, installing, a demo, and the local
+//! HTTP server that the demo, the test suite and the benchmarks use. The
+//! arguments, `--help`, the shell completions and the man page all come
+//! from the one definition below (clap).
 
 mod bench;
 mod demo;
+mod install;
 mod local;
 mod preload;
 mod server;
 mod soak;
 
+use std::ffi::OsString;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: curlmux run -- PROGRAM [ARGS…] | curlmux doctor | curlmux demo [TRANSFERS] \
-                     | curlmux bench [--quick] [--reps N] [--only WORKLOAD] [--libcurl DIR] \
-                     | curlmux soak [--transfers N] [--concurrency C] [--seed S] [--stock] [--libcurl DIR] | curlmux serve [--port PORT] [--root DIR] [--ca FILE]";
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// libcurl's multi interface as a drop-in library: run programs with it,
+/// install it, measure it.
+#[derive(Parser)]
+#[command(name = "curlmux", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs PROGRAM with libcurlmux.so preloaded (in front of any LD_PRELOAD).
+    Run {
+        /// The program and its arguments, unchanged (`--` before them is optional).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM [ARGS]")]
+        program: Vec<OsString>,
+    },
+    /// Which libcurl curlmux binds to here, its version and flavour.
+    Doctor,
+    /// The unmodified `curl --parallel` fetches TRANSFERS URLs from a local
+    /// server through curlmux; every file is checked.
+    Demo {
+        #[arg(default_value_t = 200)]
+        transfers: usize,
+    },
+    /// The benchmark matrix, stock libcurl against curlmux (BENCHMARKS.md).
+    Bench(bench::Options),
+    /// A long mixed workload in every loop style; fails unless every
+    /// transfer ended exactly once and memory and descriptors stayed flat.
+    Soak(soak::Options),
+    /// Runs the local test server: prints `listening 127.0.0.1:PORT
+    /// tls=127.0.0.1:PORT push=127.0.0.1:PORT ca=FILE` and stops when its
+    /// standard input closes.
+    Serve {
+        /// The plain HTTP port (0: any free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// A folder served under /files/.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Where to write the TLS server's certificate (PEM); kept on exit.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+    },
+    /// Installs the library, header, pkg-config file, command, man page and
+    /// completions into a prefix (cargo-c's layout).
+    Install(install::Options),
+    /// Removes what `install` put into the same prefix.
+    Uninstall(install::Options),
+    /// Prints the shell completion script for SHELL.
+    Completions { shell: clap_complete::Shell },
+    /// Prints the man page (roff).
+    Man,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    // `--help` anywhere but in the program `run` starts.
-    let ours = if args.first().is_some_and(|a| a == "run") { &args[..1] } else { &args[..] };
-    if ours.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let result = match args.first().map(String::as_str) {
-        Some("run") => {
-            let rest = if args.get(1).is_some_and(|a| a == "--") { &args[2..] } else { &args[1..] };
-            match rest.split_first() {
-                Some((program, args)) => preload::run(program, args),
-                None => Err(USAGE.into()),
-            }
-        }
-        Some("doctor") => preload::doctor(),
-        Some("serve") => serve(&args[1..]),
-        Some("demo") => demo::run(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200)),
-        Some("bench") => known_flags(&args[1..], &["--reps", "--only", "--libcurl"], &["--quick"])
-            .and_then(|()| bench::run(&args[1..])),
-        Some("soak") => known_flags(&args[1..], &["--transfers", "--concurrency", "--seed", "--libcurl"], &["--stock"])
-            .and_then(|()| soak::run(&args[1..])),
-        _ => Err(USAGE.into()),
+    let result = match Cli::parse().command {
+        Command::Run { program } => preload::run(&program[0], &program[1..]),
+        Command::Doctor => preload::doctor(),
+        Command::Demo { transfers } => demo::run(transfers),
+        Command::Bench(options) => bench::run(&options),
+        Command::Soak(options) => soak::run(&options),
+        Command::Serve { port, root, ca } => serve(port, root, ca),
+        Command::Install(options) => install::install(&options),
+        Command::Uninstall(options) => install::uninstall(&options),
+        Command::Completions { shell } => print(&completions(shell)),
+        Command::Man => man_page().and_then(|page| print(&page)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -64,42 +95,36 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every argument is one of `with_value` followed by its value, or one of
-/// `switches`: a long run never starts on a mistyped flag.
-fn known_flags(args: &[String], with_value: &[&str], switches: &[&str]) -> Result<(), String> {
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        if with_value.contains(&arg.as_str()) {
-            it.next().ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))?;
-        } else if !switches.contains(&arg.as_str()) {
-            return Err(format!("unknown argument {arg:?}\n{USAGE}"));
-        }
+/// Writes `text` to standard output; a reader that stops early (`| head`) is no error.
+fn print(text: &[u8]) -> Result<(), String> {
+    match std::io::stdout().lock().write_all(text) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.to_string()),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// The man page, curlmux(1).
+fn man_page() -> Result<Vec<u8>, String> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page).map_err(|e| e.to_string())?;
+    Ok(page)
+}
+
+/// The completion script for `shell`.
+fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "curlmux", &mut script);
+    script
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
 }
 
-fn serve(args: &[String]) -> Result<(), String> {
-    let (mut port, mut root) = (0u16, None);
-    let mut ca = std::env::temp_dir().join(format!("curlmux-ca-{}.pem", std::process::id()));
+fn serve(port: u16, root: Option<PathBuf>, ca: Option<PathBuf>) -> Result<(), String> {
     // A certificate file in the temp dir is ours to remove; one named with --ca is the caller's.
-    let mut ca_is_ours = true;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or(USAGE)?;
-        match flag.as_str() {
-            "--port" => port = value.parse().map_err(|_| USAGE)?,
-            "--root" => root = Some(PathBuf::from(value)),
-            "--ca" => {
-                ca = PathBuf::from(value);
-                ca_is_ours = false;
-            }
-            _ => return Err(USAGE.into()),
-        }
-    }
+    let ca_is_ours = ca.is_none();
+    let ca = ca.unwrap_or_else(|| std::env::temp_dir().join(format!("curlmux-ca-{}.pem", std::process::id())));
     let rt = runtime().map_err(|e| e.to_string())?;
     let on = rt.block_on(server::serve(port, root, ca)).map_err(|e| format!("serve: {e}"))?;
     println!("listening {} tls={} push={} ca={}", on.plain, on.tls, on.push, on.ca.display());

@@ -1,33 +1,45 @@
 //! `curlmux run` and `curlmux doctor`: preloading without knowing the
 //! library's path, and what curlmux would bind to here.
 
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CStr, CString, OsStr, OsString, c_char};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// libcurlmux.so, next to this executable (cargo's target/<profile>/, or
-/// wherever both were installed together).
+/// libcurlmux.so: next to this executable (cargo's target/<profile>/), in
+/// ../lib beside an installed bin/ (`curlmux install`), or wherever the
+/// dynamic loader finds its soname.
 pub fn library() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let lib = exe.with_file_name("libcurlmux.so");
-    if lib.exists() {
-        Ok(lib)
-    } else {
-        Err(format!("{} not found: build it with `cargo build --release`", lib.display()))
+    let bin = exe.parent().ok_or("the executable has no folder")?;
+    let candidates = [bin.join("libcurlmux.so"), bin.join("../lib").join(crate::install::SONAME)];
+    if let Some(lib) = candidates.iter().find(|l| l.exists()) {
+        return Ok(lib.clone());
     }
+    let soname = CString::new(crate::install::SONAME).map_err(|e| e.to_string())?;
+    // SAFETY: a NUL-terminated name; RTLD_LAZY only to learn whether the loader finds it.
+    let handle = unsafe { libc::dlopen(soname.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return Err(format!(
+            "libcurlmux.so not found next to {} nor by the loader: build it with `cargo build --release`",
+            exe.display()
+        ));
+    }
+    // SAFETY: `handle` came from dlopen above and is not used afterwards.
+    unsafe { libc::dlclose(handle) };
+    Ok(PathBuf::from(crate::install::SONAME))
 }
 
 /// Replaces this process with `program args…`, libcurlmux.so preloaded
 /// (in front of any LD_PRELOAD already set).
-pub fn run(program: &str, args: &[String]) -> Result<(), String> {
+pub fn run(program: &OsStr, args: &[OsString]) -> Result<(), String> {
     let lib = library()?;
     let preload = match std::env::var("LD_PRELOAD") {
         Ok(old) if !old.is_empty() => format!("{} {old}", lib.display()),
         _ => lib.display().to_string(),
     };
     let err = Command::new(program).args(args).env("LD_PRELOAD", preload).exec();
-    Err(format!("cannot run {program}: {err}"))
+    Err(format!("cannot run {}: {err}", program.to_string_lossy()))
 }
 
 /// Loads libcurlmux.so and asks it which libcurl it binds to in this

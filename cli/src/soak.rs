@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 const CLIENT_SOURCE: &str = include_str!("soak_client.c");
@@ -25,17 +26,29 @@ struct Sample {
     fds: f64,
 }
 
-fn value(args: &[String], flag: &str) -> Option<String> {
-    args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned()
+/// `curlmux soak`'s arguments.
+#[derive(clap::Args)]
+pub struct Options {
+    /// Transfers in all.
+    #[arg(long, default_value_t = 100_000)]
+    transfers: u64,
+    /// Transfers at a time.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=512))]
+    concurrency: u32,
+    /// The seed of the workload's mix.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Stock libcurl, without curlmux.
+    #[arg(long)]
+    stock: bool,
+    /// Every client loads DIR/libcurl.so.4 (e.g. ~/.cache/curlmux/libcurls/8.23.0/lib).
+    #[arg(long, value_name = "DIR")]
+    libcurl: Option<PathBuf>,
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let transfers: u64 = value(args, "--transfers").map_or(Ok(100_000), |v| v.parse()).map_err(|_| "--transfers N")?;
-    let concurrency: u32 =
-        value(args, "--concurrency").map_or(Ok(50), |v| v.parse()).map_err(|_| "--concurrency C (1 to 512)")?;
-    let seed: u64 = value(args, "--seed").map_or(Ok(1), |v| v.parse()).map_err(|_| "--seed S")?;
-    let stock = args.iter().any(|a| a == "--stock");
-    let rig = crate::local::Rig::prepare(args, "soak", "soak_client", CLIENT_SOURCE)?;
+pub fn run(options: &Options) -> Result<(), String> {
+    let &Options { transfers, concurrency, seed, stock, .. } = options;
+    let rig = crate::local::Rig::prepare(options.libcurl.as_deref(), "soak", "soak_client", CLIENT_SOURCE)?;
     let (lib, server) = (&rig.lib, &rig.server);
     // Bound, never listening: connections to it are refused at once.
     let closed = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -64,24 +77,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut child = cmd.spawn().map_err(|e| format!("soak client: {e}"))?;
     let out = BufReader::new(child.stdout.take().ok_or("client stdout")?);
     let (mut samples, mut summary) = (Vec::new(), None);
-    let mut last_shown = 0.0;
+    let progress = crate::local::progress(transfers, "transfers");
     for line in out.lines() {
         let line = line.map_err(|e| e.to_string())?;
         let field = fields(&line);
         if let (Some(t), Some(r), Some(f)) = (field("transfers"), field("rss_kb"), field("fds")) {
             samples.push(Sample { transfers: t, rss_kb: r, fds: f });
-            if t - last_shown >= transfers as f64 / 20.0 {
-                last_shown = t;
-                eprintln!(
-                    "soak: {t:.0} of {transfers} ({:.0} s), rss {:.1} MB, {f:.0} descriptors",
-                    started.elapsed().as_secs_f64(),
-                    r / 1024.0
-                );
-            }
+            progress.set_position(t as u64);
+            progress.set_message(format!("rss {:.1} MB, {f:.0} descriptors", r / 1024.0));
         } else if field("added").is_some() {
             summary = Some(line.clone());
         }
     }
+    progress.finish_and_clear();
     let status = child.wait().map_err(|e| e.to_string())?;
     drop(rig);
     let summary = summary.ok_or_else(|| format!("the soak client ended without its summary ({status})"))?;
