@@ -301,6 +301,33 @@ fn help_man_page_and_completions_name_every_subcommand() {
     }
 }
 
+/// `curlmux bench --plot` draws what it measured: a short slow-crowd run
+/// gives an SVG with a line per loop through stock and curlmux, the epoll
+/// reference and its limit, against concurrency.
+#[test]
+fn bench_plots_every_loop_against_concurrency() {
+    let file = scratch("plot").join("bench.svg");
+    let mut cmd = Command::new(common::curlmux_exe());
+    cmd.args(["bench", "--quick", "--only", "slow crowd", "--plot"]).arg(&file);
+    let out = succeeded("curlmux bench --quick --only 'slow crowd' --plot", run_limited(cmd, LIMIT));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("plot: {}", file.display())));
+    let svg = std::fs::read_to_string(&file).expect("the plot");
+    assert!(svg.starts_with("<svg") && svg.contains("concurrent transfers"), "{svg}");
+    for lp in ["classic", "wait", "poll"] {
+        for imp in ["stock", "curlmux"] {
+            assert!(svg.contains(&format!("{lp}, {imp}")), "no {lp}, {imp} line in the plot");
+        }
+    }
+    assert!(svg.contains("epoll, stock (reference)") && svg.contains("limit: 1.15× epoll"), "{svg}");
+    // Eight lines through the four cells' points (axes and legend marks have two).
+    let through_four = svg
+        .split("<polyline")
+        .filter_map(|p| p.split("points=\"").nth(1)?.split('"').next())
+        .filter(|points| points.split_whitespace().count() == 4)
+        .count();
+    assert_eq!(through_four, 8, "{svg}");
+}
+
 /// pycurl 7.47.0's own tests of its multi interface (libcurl 8.21.0, the
 /// wheel's): every one that passes on stock libcurl passes with curlmux
 /// preloaded (pause, socket, timer, callback, notify, async and websocket

@@ -185,6 +185,10 @@ pub struct Options {
     /// Every client loads DIR/libcurl.so.4 (e.g. ~/.cache/curlmux/libcurls/8.23.0/lib).
     #[arg(long, value_name = "DIR")]
     libcurl: Option<PathBuf>,
+    /// Also draws CPU per transfer against idle transfers and against
+    /// concurrency, per loop, into FILE (SVG).
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
 }
 
 const WORKLOADS: [&str; 3] = ["busy among idle", "all busy", "slow crowd"];
@@ -236,7 +240,41 @@ pub fn run(options: &Options) -> Result<(), String> {
     progress.finish_and_clear();
     drop(rig);
     report(&cells, &results, reps, limit);
+    if let Some(file) = &options.plot {
+        plot(file, &cells, &results)?;
+        println!();
+        println!("plot: {}", file.display());
+    }
     Ok(())
+}
+
+/// CPU per transfer (medians) against idle transfers and against
+/// concurrency, each loop through stock and through curlmux, with the
+/// epoll loop and its limit (1.15× it) as lines.
+fn plot(file: &Path, cells: &[Cell], results: &Results) -> Result<(), String> {
+    let panel = |workload: &str, title: &str, x_label: &'static str| {
+        let mut series: Vec<crate::plot::Series> = Vec::new();
+        let ours: Vec<(usize, &Cell)> = cells.iter().enumerate().filter(|(_, c)| c.workload == workload).collect();
+        let median_of = |i: usize, lp: &str, imp: &str| {
+            results.get(&(i, lp, imp)).map(|rs| median(rs.iter().map(|r| r.cpu_us_per).collect()))
+        };
+        for lp in LOOPS {
+            for imp in if lp == "epoll" { &["stock"][..] } else { &["stock", "curlmux"][..] } {
+                let points = ours.iter().filter_map(|&(i, c)| Some((c.param as f64, median_of(i, lp, imp)?))).collect();
+                let name = if lp == "epoll" { "epoll, stock (reference)".to_string() } else { format!("{lp}, {imp}") };
+                series.push(crate::plot::Series { name, points, kind: crate::plot::Kind::of(lp, imp) });
+            }
+        }
+        let limit = ours.iter().filter_map(|&(i, c)| Some((c.param as f64, 1.15 * median_of(i, "epoll", "stock")?)));
+        let points = limit.collect();
+        series.push(crate::plot::Series { name: "limit: 1.15× epoll".into(), points, kind: crate::plot::Kind::Limit });
+        crate::plot::Panel { title: title.to_string(), x_label, series }
+    };
+    let panels = [
+        panel("busy among idle", "Busy among idle (20 busy at a time)", "idle transfers"),
+        panel("slow crowd", "Slow crowd (all trickling)", "concurrent transfers"),
+    ];
+    crate::plot::draw(file, &panels)
 }
 
 type Results<'a> = BTreeMap<(usize, &'a str, &'a str), Vec<Report>>;

@@ -7,6 +7,7 @@ mod bench;
 mod demo;
 mod install;
 mod local;
+mod plot;
 mod preload;
 mod server;
 mod soak;
