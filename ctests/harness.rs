@@ -412,6 +412,32 @@ fn header_compiles_with_curl_h_as_c_and_cxx() {
     }
 }
 
+/// The constants curlmux.h supplies for an older <curl/curl.h> have the
+/// values a newer one gives them.
+#[test]
+fn header_supplies_newer_constants_with_libcurls_values() {
+    let include = common::repo().join("include");
+    let newer = newer_curl_headers();
+    let printed: Vec<String> = [None, Some(&newer)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, curl_h)| {
+            let program = build_dir().join(format!("newer_constants_{i}"));
+            let mut cc = Command::new("cc");
+            if let Some(dir) = curl_h {
+                cc.arg("-I").arg(dir);
+            }
+            cc.arg("-I").arg(&include).arg(source_dir().join("newer_constants.c")).arg("-o").arg(&program);
+            assert!(cc.status().expect("run cc").success(), "newer_constants.c does not build ({i})");
+            let out = Command::new(&program).output().expect("run newer_constants");
+            assert!(out.status.success());
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .collect();
+    assert_eq!(printed[0].lines().count(), 15, "{}", printed[0]);
+    assert_eq!(printed[0], printed[1], "curlmux.h's constants (left) differ from newer libcurl's (right)");
+}
+
 /// The <curl/*.h> of the libcurl that curl-sys (a dependency already)
 /// bundles, newer than Debian's (8.22's with curl-sys 0.4.91): one that
 /// declares all that curlmux provides, up to 8.20's CURLMOPT_QUICK_EXIT.

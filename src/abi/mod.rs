@@ -102,4 +102,35 @@ mod header {
             env!("OUT_DIR")
         );
     }
+
+    /// The newer options the engine names have the values the header gives C
+    /// (which ctests/harness.rs checks against a newer libcurl's own header).
+    #[test]
+    fn engine_and_header_agree_on_newer_options() {
+        use crate::engine::*;
+        let header = include_str!("../../include/curlmux.h");
+        for (name, value) in [
+            ("CURLMOPT_NETWORK_CHANGED", CURLMOPT_NETWORK_CHANGED),
+            ("CURLMOPT_NOTIFYFUNCTION", CURLMOPT_NOTIFYFUNCTION),
+            ("CURLMOPT_NOTIFYDATA", CURLMOPT_NOTIFYDATA),
+            ("CURLMOPT_RESOLVE_THREADS_MAX", CURLMOPT_RESOLVE_THREADS_MAX),
+            ("CURLMOPT_QUICK_EXIT", CURLMOPT_QUICK_EXIT),
+        ] {
+            let define = format!("#define {name} ((CURLMoption){value})");
+            assert!(header.contains(&define), "the header lacks {define}");
+        }
+        for (name, value) in [
+            ("CURLMINFO_XFERS_CURRENT", CURLMINFO_XFERS_CURRENT),
+            ("CURLMINFO_XFERS_RUNNING", CURLMINFO_XFERS_RUNNING),
+            ("CURLMINFO_XFERS_DONE", CURLMINFO_XFERS_DONE),
+            ("CURLMINFO_XFERS_ADDED", CURLMINFO_XFERS_ADDED),
+        ] {
+            assert!(header.contains(&format!("  {name} = {value},")), "the header's {name} is not {value}");
+        }
+        for (name, value) in
+            [("CURLMNOTIFY_INFO_READ", CURLMNOTIFY_INFO_READ), ("CURLMNOTIFY_EASY_DONE", CURLMNOTIFY_EASY_DONE)]
+        {
+            assert!(header.contains(&format!("#define {name} {value}\n")), "the header's {name} is not {value}");
+        }
+    }
 }
