@@ -343,6 +343,7 @@ ctests!(
         fork_inherited,
         freed_mid_response,
         pause_progress,
+        switch_loops,
     ],
     subset: [
         select_deadline,

@@ -123,6 +123,18 @@ impl Multi {
         }
     }
 
+    /// Whoever drives or sleeps through the epoll set needs the sockets in
+    /// it: one the app's socket_action loop kept out (mod.rs) goes back in,
+    /// as last wished, and stays. Not while walking: the walk keeps them out.
+    pub(super) fn use_reactor(&self, state: &mut State) {
+        if std::mem::replace(&mut state.reactor_used, true) || state.walk.is_on() {
+            return;
+        }
+        for easy in self.reactor.resume() {
+            self.refused_watch(easy as *mut curl_sys::CURL);
+        }
+    }
+
     /// After a walk: libcurl reports every socket change (its walk plus
     /// `curl_multi_socket_all`, which runs transfers and their callbacks:
     /// only perform and socket_action may), and the deadline is its own again.
@@ -189,6 +201,7 @@ impl Multi {
     /// `socket_action`, so idle transfers cost nothing; how many were ready
     /// feeds the choice to walk instead (walk.rs).
     pub(super) fn drive(&self, state: &mut State) -> Result<()> {
+        self.use_reactor(state);
         let mut outcome = Ok(());
         let mut seen = 0;
         for _ in 0..MAX_ROUNDS {

@@ -83,6 +83,10 @@ struct State {
     /// The walk ended and libcurl has not reported the socket wishes it
     /// changed meanwhile: the next call that may drive transfers asks it.
     stale: bool,
+    /// The app has driven or waited through curlmux's epoll set: its sockets
+    /// stay registered there. Until then an app that drives with
+    /// socket_action watches them itself, and they are only remembered.
+    reactor_used: bool,
 }
 
 pub struct Multi {
@@ -144,6 +148,7 @@ impl Multi {
                 events: Events::with_capacity(drive::EVENTS_PER_ROUND),
                 walk: Walk::new(lib.can_walk()),
                 stale: false,
+                reactor_used: false,
             }),
         });
         // SAFETY: the sink is the Multi itself, which outlives its engine:
@@ -336,6 +341,10 @@ impl Multi {
     pub fn socket_action(&self, fd: curl_socket_t, bits: c_int) -> Result<c_int> {
         self.driving(Call::SocketAction, |state| {
             self.stop_walking(state);
+            if !state.reactor_used && self.app.drives() && fd != self.reactor.fd() {
+                // The app watches the sockets: each wish costs no epoll_ctl here.
+                self.reactor.pause();
+            }
             self.catch_up(state)?;
             let outcome = if fd == curl_sys::CURL_SOCKET_TIMEOUT {
                 self.deadline.take_due();

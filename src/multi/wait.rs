@@ -99,7 +99,11 @@ impl Multi {
         if let (true, Some(read), Some(write), Some(exc)) = (walking, sets.read.as_deref_mut(), sets.write, sets.exc) {
             max_fd = self.engine.fdset(read, write, exc)?;
         }
-        let fd = self.descriptor(if walking { max_fd >= 0 } else { self.has_sockets(state) });
+        let named = if walking { max_fd >= 0 } else { self.has_sockets(state) };
+        if named && !walking {
+            self.use_reactor(state);
+        }
+        let fd = self.descriptor(named);
         if let (Some(fd), Some(read)) = (fd.filter(|&fd| (fd as usize) < libc::FD_SETSIZE), sets.read) {
             // SAFETY: `read` is a valid fd_set and fd < FD_SETSIZE.
             unsafe { libc::FD_SET(fd, read) };
@@ -114,6 +118,7 @@ impl Multi {
     pub fn waitfds(&self) -> Result<Option<c_int>> {
         let mut held = self.lock(Call::Waitfds)?;
         self.stop_walking(&mut held.state);
+        self.use_reactor(&mut held.state);
         Ok(self.descriptor(self.has_sockets(&held.state)))
     }
 
@@ -160,6 +165,7 @@ impl Multi {
         if held.state.walk.is_on() {
             return self.walk_wait(&mut held.state, extra, timeout_ms, kind);
         }
+        self.use_reactor(&mut held.state);
         let idle = held.state.books.attached() == 0;
         drop(held);
         // libcurl's wait returns at once with no descriptor to wait on, even
