@@ -14,13 +14,6 @@ use common::{describe, run_limited};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
 /// Runs `cmd`, which must succeed; its standard output.
 fn output(what: &str, cmd: Command) -> String {
     let out = run_limited(cmd, LIMIT);
@@ -49,7 +42,7 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn installed_curlmux_builds_with_pkg_config_runs_and_uninstalls_cleanly() {
-    let dir = scratch("prefix");
+    let dir = common::scratch("install", "prefix");
     let prefix = dir.join("usr");
     let p = prefix.to_str().unwrap();
     output("curlmux install", curlmux(&["install", "--prefix", p]));
@@ -104,7 +97,7 @@ fn installed_curlmux_builds_with_pkg_config_runs_and_uninstalls_cleanly() {
 
 #[test]
 fn destdir_stages_an_install_that_names_its_prefix() {
-    let dest = scratch("destdir");
+    let dest = common::scratch("install", "destdir");
     let mut cmd = curlmux(&["install", "--prefix", "/opt/curlmux"]);
     cmd.env("DESTDIR", &dest);
     output("DESTDIR=… curlmux install", cmd);

@@ -7,20 +7,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::{describe, pattern, run_limited};
 
 const LIMIT: Duration = Duration::from_secs(180);
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("programs").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
 
 /// `program args` as is, or through `curlmux run` with tracing on.
 fn command(preloaded: bool, program: &str) -> Command {
@@ -56,7 +49,7 @@ fn curl_plain_download() {
     require("/usr/bin/curl", "curl");
     let server = common::start_server(None);
     for preloaded in [false, true] {
-        let dir = scratch(&format!("plain-{preloaded}"));
+        let dir = common::scratch("programs", &format!("plain-{preloaded}"));
         let file = dir.join("out");
         let mut cmd = command(preloaded, "/usr/bin/curl");
         cmd.args(["--silent", "--show-error", "--fail", "-o"]).arg(&file).arg(format!("{}/bytes/3000000", server.url));
@@ -83,7 +76,7 @@ fn curl_parallel_200_urls() {
         })
         .collect();
     for preloaded in [false, true] {
-        let dir = scratch(&format!("parallel-{preloaded}"));
+        let dir = common::scratch("programs", &format!("parallel-{preloaded}"));
         let config: String = plan
             .iter()
             .enumerate()
@@ -118,7 +111,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
 #[test]
 fn git_clone_over_dumb_http() {
     require("/usr/bin/git", "git");
-    let root = scratch("git");
+    let root = common::scratch("programs", "git");
     let work = root.join("work");
     std::fs::create_dir_all(&work).unwrap();
     git(&work, &["init", "-q"]);
@@ -306,7 +299,7 @@ fn help_man_page_and_completions_name_every_subcommand() {
 /// reference and its limit, against concurrency.
 #[test]
 fn bench_plots_every_loop_against_concurrency() {
-    let file = scratch("plot").join("bench.svg");
+    let file = common::scratch("programs", "plot").join("bench.svg");
     let mut cmd = Command::new(common::curlmux_exe());
     cmd.args(["bench", "--quick", "--only", "slow crowd", "--plot"]).arg(&file);
     let out = succeeded("curlmux bench --quick --only 'slow crowd' --plot", run_limited(cmd, LIMIT));

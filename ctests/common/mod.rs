@@ -43,6 +43,14 @@ pub fn lib_dir() -> PathBuf {
     dir
 }
 
+/// A fresh, empty folder `group/name` in cargo's scratch space for tests.
+pub fn scratch(group: &str, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(group).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
 /// Where `.ci/libcurls` set up the libcurl matrix (one folder per version).
 pub fn libcurl_matrix() -> PathBuf {
     if let Some(dir) = std::env::var_os("CURLMUX_LIBCURLS") {
