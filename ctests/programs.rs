@@ -295,8 +295,8 @@ fn help_man_page_and_completions_name_every_subcommand() {
 }
 
 /// `curlmux bench --plot` draws what it measured: a short slow-crowd run
-/// gives an SVG with a line per loop through stock and curlmux, the epoll
-/// reference and its limit, against concurrency.
+/// gives an SVG with a line per loop (the epoll one too) through stock and
+/// curlmux, and the epoll reference's limit, against concurrency.
 #[test]
 fn bench_plots_every_loop_against_concurrency() {
     let file = common::scratch("programs", "plot").join("bench.svg");
@@ -312,13 +312,14 @@ fn bench_plots_every_loop_against_concurrency() {
         }
     }
     assert!(svg.contains("epoll, stock (reference)") && svg.contains("limit: 1.15× epoll"), "{svg}");
-    // Eight lines through the four cells' points (axes and legend marks have two).
+    assert!(svg.contains("epoll, curlmux (socket_action relay)"), "{svg}");
+    // Nine lines through the four cells' points (axes and legend marks have two).
     let through_four = svg
         .split("<polyline")
         .filter_map(|p| p.split("points=\"").nth(1)?.split('"').next())
         .filter(|points| points.split_whitespace().count() == 4)
         .count();
-    assert_eq!(through_four, 8, "{svg}");
+    assert_eq!(through_four, 9, "{svg}");
 }
 
 /// pycurl 7.47.0's own tests of its multi interface (libcurl 8.21.0, the

@@ -13,8 +13,9 @@ pub struct Series {
     pub kind: Kind,
 }
 
-/// How a series is drawn: a loop's colour, thin for stock libcurl and thick
-/// for curlmux; the reference and its limit in black and red.
+/// How a series is drawn: a loop's colour (the epoll loop through curlmux
+/// grey), thin for stock libcurl and thick for curlmux; the reference and
+/// its limit in black and red.
 #[derive(Clone, Copy)]
 pub enum Kind {
     Stock(RGBColor),
@@ -29,6 +30,7 @@ impl Kind {
             "classic" => RGBColor(31, 119, 180),
             "wait" => RGBColor(44, 160, 44),
             "poll" => RGBColor(255, 127, 14),
+            _ if imp == "curlmux" => return Kind::Curlmux(RGBColor(128, 128, 128)),
             _ => return Kind::Reference,
         };
         if imp == "curlmux" { Kind::Curlmux(colour) } else { Kind::Stock(colour) }
