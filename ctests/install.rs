@@ -90,6 +90,8 @@ fn installed_curlmux_builds_with_pkg_config_runs_and_uninstalls_cleanly() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "5000");
     assert!(String::from_utf8_lossy(&out.stderr).contains("curlmux: bound to"), "{}", describe("trace", &out));
 
+    // Installed twice, uninstalled once: nothing is left either.
+    output("curlmux install again", curlmux(&["install", "--prefix", p]));
     output("curlmux uninstall", curlmux(&["uninstall", "--prefix", p]));
     assert_eq!(files_under(&dir), vec![program.clone()], "uninstall left files behind");
     assert!(!prefix.exists(), "uninstall left the folders it made");

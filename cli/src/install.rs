@@ -49,6 +49,8 @@ enum Content {
     Bytes(Vec<u8>),
     Copy(PathBuf),
     Link(&'static str),
+    /// The list of what install made, this file included (written last).
+    Manifest,
 }
 
 fn files(options: &Options) -> Result<Vec<(PathBuf, Content, u32)>, String> {
@@ -94,9 +96,11 @@ fn pkg_config(options: &Options) -> String {
 
 pub fn install(options: &Options) -> Result<(), String> {
     // Paths as the installed system names them (the prefix's), staged on writing.
-    let mut manifest = Vec::new();
+    // Installing again keeps the folders an earlier install made.
+    let earlier = std::fs::read_to_string(options.staged(&options.prefix.join(MANIFEST))).unwrap_or_default();
+    let mut manifest: Vec<String> = earlier.lines().filter(|l| l.starts_with("dir ")).map(str::to_string).collect();
     let mut files = files(options)?;
-    files.push((MANIFEST.into(), Content::Bytes(Vec::new()), 0o644));
+    files.push((MANIFEST.into(), Content::Manifest, 0o644));
     for (path, content, mode) in files {
         let installed = options.prefix.join(&path);
         let target = options.staged(&installed);
@@ -104,7 +108,7 @@ pub fn install(options: &Options) -> Result<(), String> {
         manifest.push(format!("file {}", installed.display()));
         let _ = std::fs::remove_file(&target);
         let written = match content {
-            Content::Bytes(_) if path == Path::new(MANIFEST) => std::fs::write(&target, manifest.join("\n") + "\n"),
+            Content::Manifest => std::fs::write(&target, manifest.join("\n") + "\n"),
             Content::Bytes(bytes) => std::fs::write(&target, bytes),
             Content::Copy(from) => std::fs::copy(&from, &target).map(drop),
             Content::Link(to) => std::os::unix::fs::symlink(to, &target),
