@@ -358,6 +358,7 @@ ctests!(
         threads_per_thread,
         busy_then_crowd,
         running_out,
+        near_timers,
     ],
 );
 

@@ -427,7 +427,10 @@ static int round_of(long long quota, enum style s, int abandon)
     drain(m);
     tend(m);
     if(now_s() - began > ROUND_LIMIT_S) {
+      long t = -2;
       stalled = 1;
+      curl_multi_timeout(m, &t);
+      fprintf(stderr, "soak_client: %s round stalled; curl_multi_timeout says %ld ms\n", style_names[s], t);
       for(i = 0; i < concurrency; i++)
         if(slots[i].e)
           fprintf(stderr, "soak_client: %s stalled: a %s transfer, %zu of %zu bytes, %.1f s old\n", style_names[s],

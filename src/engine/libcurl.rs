@@ -90,6 +90,15 @@ impl LibCurl {
         self.version_num < 0x074000
     }
 
+    /// Running a transfer for one timer, libcurl drops its other timers due
+    /// within the next millisecond as passed (whole milliseconds, fixed in
+    /// 8.4, curl 579f09343d), while the transfer still has time left: one
+    /// with no socket event coming (a server that never answers, on a
+    /// reused connection) then has nothing left to run it.
+    pub fn drops_near_timers(&self) -> bool {
+        self.version_num < 0x080400
+    }
+
     /// Whether a paused transfer may go unseen in its socket wishes: 8.10 to
     /// 8.12 (the same `last_poll` record as for `can_walk`) keep a transfer
     /// paused by its read callback wished writable, and report a receive

@@ -2,7 +2,7 @@
 //!
 //! Owns: the deadline libcurl's timer callback sets (an atomic, since the
 //! callback runs inside engine calls), curlmux's own check of every
-//! transfer's timeouts on a libcurl that may lose them (drive.rs), and what
+//! transfer's timeouts on a libcurl that may lose or drop them (drive.rs), and what
 //! the timerfd was last armed to, so it is re-armed only when the sooner of
 //! the two moved.
 
@@ -70,6 +70,11 @@ impl Deadline {
     /// curlmux's check, due at most `within` from now: a pending sooner one stays.
     pub fn check_within(&self, within: Duration) {
         self.check.fetch_min(instant_after(within), Ordering::AcqRel);
+    }
+
+    /// Drops curlmux's check.
+    pub fn forget_check(&self) {
+        self.check.store(NONE, Ordering::Release);
     }
 
     fn sooner(&self) -> u64 {

@@ -3,7 +3,8 @@
 //!
 //! Owns: `perform`, the choice between socket_action driving and libcurl's
 //! own walk (walk.rs decides, this file switches), running parked transfers,
-//! catching up after a walk, and moving completions into the message queue.
+//! catching up after a walk, the once-a-second sweep on a libcurl that drops
+//! near timers, and moving completions into the message queue.
 //! Must not sleep.
 
 use std::collections::HashMap;
@@ -25,6 +26,9 @@ pub(super) const EVENTS_PER_ROUND: usize = 1024;
 /// How soon after one of its timers fired a libcurl that may lose timeouts
 /// has every transfer's timeouts checked.
 const CHECK_TIMEOUTS_WITHIN: Duration = Duration::from_millis(200);
+/// How often a libcurl that drops near timers has every transfer run
+/// while any is running: a timeout it dropped ends at most this late.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 impl Multi {
     pub fn perform(&self) -> Result<c_int> {
@@ -227,16 +231,29 @@ impl Multi {
             self.collect(state);
         }
         state.walk.saw(seen, state.books.attached());
+        if self.engine.lib().drops_near_timers() && state.books.running() > 0 {
+            self.deadline.check_within(SWEEP_EVERY);
+        }
         outcome
     }
 
-    /// A deadline came. Before 7.64 libcurl arms a transfer's TIMEOUT and
-    /// CONNECTTIMEOUT timers a little before the clock they are measured on
-    /// starts (curl commit 6f61933adf), so the timer may fire while the
-    /// transfer still has a millisecond or more left; the timer is gone then,
-    /// and only a later run of that transfer ends it. Such a libcurl has every
-    /// transfer run (curl_multi_socket_all, which runs the due timers too)
-    /// soon after each timer: at most once per CHECK_TIMEOUTS_WITHIN.
+    /// A sweep (`drive`) is for running transfers: with none left, it is
+    /// not a deadline to report or sleep for.
+    pub(super) fn sweep_only_while_running(&self, state: &State) {
+        if state.books.running() == 0 {
+            self.deadline.forget_check();
+        }
+    }
+
+    /// A deadline came: libcurl's timer, or curlmux's check of every
+    /// transfer (the sweep, or after a timer on 7.61). Before 7.64 libcurl
+    /// arms a transfer's TIMEOUT and CONNECTTIMEOUT timers a little before
+    /// the clock they are measured on starts (curl commit 6f61933adf), so
+    /// the timer may fire while the transfer still has a millisecond or more
+    /// left; the timer is gone then, and only a later run of that transfer
+    /// ends it. Such a libcurl has every transfer run (curl_multi_socket_all,
+    /// which runs the due timers too) soon after each timer: at most once per
+    /// CHECK_TIMEOUTS_WITHIN.
     fn expire(&self, state: &mut State, due: Due) -> Result<()> {
         if due.check {
             let outcome = self.engine.run_all();

@@ -374,7 +374,8 @@ impl Multi {
     }
 
     pub fn timeout(&self) -> Result<c_long> {
-        let _held = self.lock(Call::Timeout)?;
+        let held = self.lock(Call::Timeout)?;
+        self.sweep_only_while_running(&held.state);
         Ok(match self.deadline.remaining() {
             None => -1,
             // libcurl reports a sub-millisecond remainder as 1, never as 0.

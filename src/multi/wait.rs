@@ -79,6 +79,7 @@ impl Multi {
     /// while all of them are below FD_SETSIZE.
     pub fn fdset(&self, mut sets: FdSets<'_>) -> Result<c_int> {
         let mut held = self.lock(Call::Fdset)?;
+        self.sweep_only_while_running(&held.state);
         let state = &mut held.state;
         let complete = sets.write.is_some() && sets.exc.is_some();
         // Once forbidden, the walk never comes back: no getrlimit per call.
@@ -117,6 +118,7 @@ impl Multi {
     /// no walking from now on.
     pub fn waitfds(&self) -> Result<Option<c_int>> {
         let mut held = self.lock(Call::Waitfds)?;
+        self.sweep_only_while_running(&held.state);
         self.stop_walking(&mut held.state);
         self.use_reactor(&mut held.state);
         Ok(self.descriptor(self.has_sockets(&held.state)))
@@ -156,6 +158,7 @@ impl Multi {
             WaitKind::Select => Call::Select,
         };
         let mut held = self.lock(call)?;
+        self.sweep_only_while_running(&held.state);
         let timeout = match u64::try_from(timeout_ms) {
             Ok(ms) => Duration::from_millis(ms),
             // libcurl before 7.69 waits without a limit of its own.
