@@ -306,20 +306,20 @@ fn bench_plots_every_loop_against_concurrency() {
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("plot: {}", file.display())));
     let svg = std::fs::read_to_string(&file).expect("the plot");
     assert!(svg.starts_with("<svg") && svg.contains("concurrent transfers"), "{svg}");
-    for lp in ["classic", "wait", "poll"] {
+    for lp in ["classic", "classic-tf", "wait", "poll"] {
         for imp in ["stock", "curlmux"] {
             assert!(svg.contains(&format!("{lp}, {imp}")), "no {lp}, {imp} line in the plot");
         }
     }
-    assert!(svg.contains("epoll, stock (reference)") && svg.contains("limit: 1.15× epoll"), "{svg}");
+    assert!(svg.contains("epoll, stock (reference)") && svg.contains("limit: target × epoll"), "{svg}");
     assert!(svg.contains("epoll, curlmux (socket_action relay)"), "{svg}");
-    // Nine lines through the four cells' points (axes and legend marks have two).
+    // Eleven lines through the four cells' points (axes and legend marks have two).
     let through_four = svg
         .split("<polyline")
         .filter_map(|p| p.split("points=\"").nth(1)?.split('"').next())
         .filter(|points| points.split_whitespace().count() == 4)
         .count();
-    assert_eq!(through_four, 9, "{svg}");
+    assert_eq!(through_four, 11, "{svg}");
 }
 
 /// pycurl 7.47.0's own tests of its multi interface (libcurl 8.21.0, the

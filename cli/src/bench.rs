@@ -34,9 +34,23 @@ struct Cell {
     /// Repetitions per repetition of the matrix: more where a target sits
     /// inside the run-to-run noise and runs are short.
     weight: usize,
+    /// What curlmux's classic, wait and poll loops may cost, CPU and wall,
+    /// as multiples of stock's epoll loop.
+    target: Target,
 }
 
-const LOOPS: [&str; 4] = ["classic", "wait", "poll", "epoll"];
+#[derive(Clone, Copy)]
+struct Target {
+    cpu: f64,
+    wall: f64,
+}
+
+/// BENCHMARKS.md's general targets against the epoll loop.
+const USUAL: Target = Target { cpu: 1.15, wall: 1.2 };
+
+/// The loops: `classic` reads curl_multi_fdset and then curl_multi_timeout,
+/// `classic-tf` the other way round (libcurl's multi-app.c example).
+const LOOPS: [&str; 5] = ["classic", "classic-tf", "wait", "poll", "epoll"];
 /// The all-busy cell's weight: its target (≤ 1.05× stock) is inside the
 /// ±10% its single runs spread by, and its runs are short.
 const ALL_BUSY_WEIGHT: usize = 10;
@@ -54,6 +68,8 @@ fn cells(quick: bool) -> Vec<Cell> {
             concurrency: 20,
             path: "/bytes/200".into(),
             weight: 1,
+            // Issue 16: among 8,000 idle, as close to the epoll loop as that.
+            target: if idle >= 8000 { Target { cpu: 1.10, wall: 1.10 } } else { USUAL },
         });
     }
     cells.push(Cell {
@@ -64,6 +80,7 @@ fn cells(quick: bool) -> Vec<Cell> {
         concurrency: 100,
         path: "/bytes/200".into(),
         weight: if quick { 1 } else { ALL_BUSY_WEIGHT },
+        target: USUAL,
     });
     for c in [100, 1000, 4000, 8000] {
         let c = if quick { c / 10 } else { c };
@@ -75,6 +92,23 @@ fn cells(quick: bool) -> Vec<Cell> {
             concurrency: c,
             path: "/trickle/4000/4/1500".into(),
             weight: 1,
+            target: USUAL,
+        });
+    }
+    // Responses that start at scattered times: 5 × 400 B over 1 s after a
+    // pseudo-random 0 to 1,000 ms, so timers and sockets fire unevenly.
+    // --quick: a tenth of each, but the smallest (it would repeat 100's).
+    for c in [10, 100, 1000, 4000, 8000].into_iter().filter(|&c| !quick || c > 10) {
+        let c = if quick { c / 10 } else { c };
+        cells.push(Cell {
+            workload: "jittered crowd",
+            param: c,
+            idle: 0,
+            transfers: 2 * c,
+            concurrency: c,
+            path: "/jitter/1000/trickle/2000/5/1000".into(),
+            weight: 1,
+            target: Target { cpu: 1.10, wall: USUAL.wall },
         });
     }
     cells
@@ -191,7 +225,7 @@ pub struct Options {
     plot: Option<PathBuf>,
 }
 
-const WORKLOADS: [&str; 3] = ["busy among idle", "all busy", "slow crowd"];
+const WORKLOADS: [&str; 4] = ["busy among idle", "all busy", "slow crowd", "jittered crowd"];
 
 pub fn run(options: &Options) -> Result<(), String> {
     let quick = options.quick;
@@ -251,7 +285,7 @@ pub fn run(options: &Options) -> Result<(), String> {
 
 /// CPU per transfer (medians) against idle transfers and against
 /// concurrency, each loop through stock and through curlmux, with the
-/// epoll loop and its limit (1.15× it) as lines.
+/// epoll loop and the cells' limit (their target times it) as lines.
 fn plot(file: &Path, cells: &[Cell], results: &Results) -> Result<(), String> {
     let panel = |workload: &str, title: &str, x_label: &'static str| {
         let mut series: Vec<crate::plot::Series> = Vec::new();
@@ -270,14 +304,20 @@ fn plot(file: &Path, cells: &[Cell], results: &Results) -> Result<(), String> {
                 series.push(crate::plot::Series { name, points, kind: crate::plot::Kind::of(lp, imp) });
             }
         }
-        let limit = ours.iter().filter_map(|&(i, c)| Some((c.param as f64, 1.15 * median_of(i, "epoll", "stock")?)));
+        let limit =
+            ours.iter().filter_map(|&(i, c)| Some((c.param as f64, c.target.cpu * median_of(i, "epoll", "stock")?)));
         let points = limit.collect();
-        series.push(crate::plot::Series { name: "limit: 1.15× epoll".into(), points, kind: crate::plot::Kind::Limit });
+        series.push(crate::plot::Series {
+            name: "limit: target × epoll".into(),
+            points,
+            kind: crate::plot::Kind::Limit,
+        });
         crate::plot::Panel { title: title.to_string(), x_label, series }
     };
     let panels = [
         panel("busy among idle", "Busy among idle (20 busy at a time)", "idle transfers"),
         panel("slow crowd", "Slow crowd (all trickling)", "concurrent transfers"),
+        panel("jittered crowd", "Jittered crowd (trickling after 0–1 s)", "concurrent transfers"),
     ];
     crate::plot::draw(file, &panels)
 }
@@ -355,20 +395,22 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
                 stall(m_stall),
                 m_wall / epoll_wall
             );
-            if m_cpu > 1.15 * epoll_cpu {
+            if m_cpu > cell.target.cpu * epoll_cpu {
                 misses.push(format!(
-                    "{} {} {lp}: CPU {:.2}× the epoll loop (target ≤ 1.15)",
+                    "{} {} {lp}: CPU {:.2}× the epoll loop (target ≤ {:.2})",
                     cell.workload,
                     cell.param,
-                    m_cpu / epoll_cpu
+                    m_cpu / epoll_cpu,
+                    cell.target.cpu
                 ));
             }
-            if m_wall > 1.2 * epoll_wall {
+            if m_wall > cell.target.wall * epoll_wall {
                 misses.push(format!(
-                    "{} {} {lp}: wall {:.2}× the epoll loop (target ≤ 1.2)",
+                    "{} {} {lp}: wall {:.2}× the epoll loop (target ≤ {:.2})",
                     cell.workload,
                     cell.param,
-                    m_wall / epoll_wall
+                    m_wall / epoll_wall,
+                    cell.target.wall
                 ));
             }
             if cell.workload == "all busy"
@@ -402,9 +444,9 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
                         s_cpu / m_cpu
                     ));
                 }
-                if lp == "classic" && s_wall < 20.0 * m_wall {
+                if lp.starts_with("classic") && s_wall < 20.0 * m_wall {
                     misses.push(format!(
-                        "{} {} classic: {:.1}× sooner than stock (target ≥ 20)",
+                        "{} {} {lp}: {:.1}× sooner than stock (target ≥ 20)",
                         cell.workload,
                         cell.param,
                         s_wall / m_wall
@@ -413,11 +455,11 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
             }
         }
     }
-    // Peak RSS is compared at the largest cell: the last slow crowd one.
-    let last = cells.len() - 1;
-    let largest = cells[last].workload == "slow crowd";
+    // Peak RSS is compared at the largest slow crowd.
+    let largest = cells.iter().rposition(|c| c.workload == "slow crowd");
+    let last = largest.unwrap_or(0);
     let epoll_rss = med(last, "epoll", "stock", |r| r.maxrss_kb);
-    for lp in ["classic", "wait", "poll"].into_iter().filter(|_| largest) {
+    for lp in LOOPS.into_iter().filter(|&lp| largest.is_some() && lp != "epoll") {
         let rss = med(last, lp, "curlmux", |r| r.maxrss_kb);
         if rss > 1.1 * epoll_rss {
             misses.push(format!(

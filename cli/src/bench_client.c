@@ -6,7 +6,8 @@
  *   bench_client LOOP BASE_URL IDLE TRANSFERS CONCURRENCY PATH LIMIT_S
  *
  * LOOP is classic (perform + fdset + select, honouring curl_multi_timeout),
- * wait, poll, or epoll (epoll + timerfd + curl_multi_socket_action, as
+ * classic-tf (the same with curl_multi_timeout read before curl_multi_fdset,
+ * the order of libcurl's own multi-app.c example), wait, poll, or epoll (epoll + timerfd + curl_multi_socket_action, as
  * libcurl's ephiperfifo.c). IDLE transfers to /hang stay open the whole run;
  * TRANSFERS requests of PATH run CONCURRENCY at a time (a rolling window).
  * Only the latter are counted. Prints one line of key=value results.
@@ -148,7 +149,7 @@ static void step(const char *loop)
 {
   int running, n;
   iterations++;
-  if(!strcmp(loop, "classic")) {
+  if(!strncmp(loop, "classic", 7)) {
     fd_set r, w, x;
     int maxfd = -1;
     long t = -1;
@@ -156,8 +157,14 @@ static void step(const char *loop)
     FD_ZERO(&r);
     FD_ZERO(&w);
     FD_ZERO(&x);
-    curl_multi_fdset(multi, &r, &w, &x, &maxfd);
-    curl_multi_timeout(multi, &t);
+    if(!strcmp(loop, "classic-tf")) {
+      curl_multi_timeout(multi, &t);
+      curl_multi_fdset(multi, &r, &w, &x, &maxfd);
+    }
+    else {
+      curl_multi_fdset(multi, &r, &w, &x, &maxfd);
+      curl_multi_timeout(multi, &t);
+    }
     if(t < 0 || t > 1000)
       t = 1000;
     if(maxfd == -1 && t > 100)

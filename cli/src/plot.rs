@@ -28,6 +28,7 @@ impl Kind {
     pub fn of(lp: &str, imp: &str) -> Kind {
         let colour = match lp {
             "classic" => RGBColor(31, 119, 180),
+            "classic-tf" => RGBColor(148, 103, 189),
             "wait" => RGBColor(44, 160, 44),
             "poll" => RGBColor(255, 127, 14),
             _ if imp == "curlmux" => return Kind::Curlmux(RGBColor(128, 128, 128)),

@@ -18,6 +18,8 @@
 //! - `/hang`: accepts the request and never answers.
 //! - `/close/N`: N bytes, then the server closes the connection (no keep-alive).
 //! - `/echo`: the request's body, once all of it has arrived.
+//! - `/jitter/MS/...`: the endpoint `...` after a pseudo-random 0 to MS
+//!   (one fixed sequence per server, so runs compare like for like).
 //! - `/dns-query`: DNS over HTTPS that answers every query NXDOMAIN.
 //! - `/files/PATH`: the file PATH under the directory given to [`serve`]
 //!   (git's dumb HTTP transport reads a repository this way).
@@ -26,6 +28,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -173,9 +176,15 @@ async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>)
             Err(_) => not_found(),
         });
     }
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let ["jitter", most, ..] = parts[..]
+        && let Ok(most) = most.parse::<u64>()
+    {
+        tokio::time::sleep(Duration::from_millis(jitter(most))).await;
+        parts.drain(..2);
+    }
     let num = |i: usize| parts.get(i).and_then(|s| s.parse::<usize>().ok());
-    let response = match (parts[0], num(1), num(2), num(3)) {
+    let response = match (parts.first().copied().unwrap_or(""), num(1), num(2), num(3)) {
         ("bytes", Some(n), None, None) => sized(n, stream(n, 1, Duration::ZERO, None)),
         ("delay", Some(ms), Some(n), None) => {
             tokio::time::sleep(Duration::from_millis(ms as u64)).await;
@@ -212,6 +221,22 @@ async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>)
         _ => not_found(),
     };
     Ok(response)
+}
+
+/// The next of a fixed pseudo-random sequence, 0 to `most` (xorshift).
+fn jitter(most: u64) -> u64 {
+    static STATE: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+    let mut x = STATE.load(Ordering::Relaxed);
+    loop {
+        let mut next = x;
+        next ^= next << 13;
+        next ^= next >> 7;
+        next ^= next << 17;
+        match STATE.compare_exchange_weak(x, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next % (most + 1),
+            Err(seen) => x = seen,
+        }
+    }
 }
 
 /// Answers a DNS-over-HTTPS query (RFC 8484, POST) with NXDOMAIN: the query
