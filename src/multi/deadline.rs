@@ -2,9 +2,9 @@
 //!
 //! Owns: the deadline libcurl's timer callback sets (an atomic, since the
 //! callback runs inside engine calls), curlmux's own check of every
-//! transfer's timeouts on a libcurl that may lose or drop them (drive.rs), and what
-//! the timerfd was last armed to, so it is re-armed only when the sooner of
-//! the two moved.
+//! transfer's timeouts on a libcurl that may lose or drop them (drive.rs),
+//! and what the timerfd was last armed to, so it is re-armed only when the
+//! sooner of the two moved.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
