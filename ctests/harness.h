@@ -7,7 +7,9 @@
  * Environment, set by the runner: CURLMUX_TEST_URL (the local server:
  * HTTP/1.1 and h2c), CURLMUX_TEST_TLS_URL (the same over TLS, ALPN h2 or
  * http/1.1), CURLMUX_TEST_CA (its certificate), CURLMUX_TEST_PUSH_URL (h2c
- * with server push), CURLMUX_TEST_CLOSED_PORT (a port nothing listens on),
+ * with server push), CURLMUX_TEST_H3_URL (HTTP/3 over QUIC, same certificate),
+ * CURLMUX_TEST_QUIET_URL (TLS over TCP whose UDP port never answers),
+ * CURLMUX_TEST_CLOSED_PORT (a port nothing listens on),
  * EXPECT_CURLMUX (1 when curlmux must be the one answering, 0 for stock).
  *
  * libcurl 7.66's curl_multi_poll and 7.68's curl_multi_wakeup are called
@@ -144,11 +146,11 @@ static size_t body_write(char *data, size_t size, size_t n, void *userp)
 }
 
 /* How a transfer talks to the server. */
-enum proto { HTTP1, HTTP2C, HTTPS1, HTTPS2 };
+enum proto { HTTP1, HTTP2C, HTTPS1, HTTPS2, HTTP3 };
 
 static inline const char *proto_name(enum proto p)
 {
-  static const char *names[] = {"http/1.1", "h2c", "https/1.1", "https/h2"};
+  static const char *names[] = {"http/1.1", "h2c", "https/1.1", "https/h2", "h3"};
   return names[p];
 }
 
@@ -158,12 +160,15 @@ static inline CURL *new_transfer_v(enum proto p, struct body *b, const char *fmt
   CURL *e = curl_easy_init();
   CHECK(e != NULL);
   vsnprintf(path, sizeof(path), fmt, ap);
-  snprintf(url, sizeof(url), "%s%s", p >= HTTPS1 ? env_or_die("CURLMUX_TEST_TLS_URL") : test_url(), path);
+  snprintf(url, sizeof(url), "%s%s",
+           p == HTTP3 ? env_or_die("CURLMUX_TEST_H3_URL")
+           : p >= HTTPS1 ? env_or_die("CURLMUX_TEST_TLS_URL") : test_url(), path);
   if(p >= HTTPS1)
     curl_easy_setopt(e, CURLOPT_CAINFO, env_or_die("CURLMUX_TEST_CA"));
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                    p == HTTP2C ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
-                   : p == HTTPS2 ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_1_1);
+                   : p == HTTPS2 ? (long)CURL_HTTP_VERSION_2TLS
+                   : p == HTTP3 ? (long)CURL_HTTP_VERSION_3ONLY : (long)CURL_HTTP_VERSION_1_1);
   /* libcurl 7.88.1 fails every stream after the first on a reused h2c
      (prior knowledge) connection with CURLE_HTTP2, against any server
      (checked with hyper and with the h2 crate): one connection each. */

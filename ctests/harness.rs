@@ -196,6 +196,8 @@ fn test_env(cmd: &mut Command, libcurl: &Libcurl, curlmux: bool) {
     cmd.env("CURLMUX_TEST_URL", &setup.server.url)
         .env("CURLMUX_TEST_TLS_URL", &setup.server.tls_url)
         .env("CURLMUX_TEST_PUSH_URL", &setup.server.push_url)
+        .env("CURLMUX_TEST_H3_URL", &setup.server.h3_url)
+        .env("CURLMUX_TEST_QUIET_URL", &setup.server.quiet_url)
         .env("CURLMUX_TEST_CA", &setup.server.ca)
         .env("CURLMUX_TEST_CLOSED_PORT", setup.closed_port.to_string())
         .env("EXPECT_CURLMUX", if curlmux { "1" } else { "0" })
@@ -344,6 +346,7 @@ ctests!(
         freed_mid_response,
         pause_progress,
         switch_loops,
+        http3,
     ],
     subset: [
         select_deadline,

@@ -50,8 +50,10 @@ enum Command {
     /// transfer ended exactly once and memory and descriptors stayed flat.
     Soak(soak::Options),
     /// Runs the local test server: prints `listening 127.0.0.1:PORT
-    /// tls=127.0.0.1:PORT push=127.0.0.1:PORT ca=FILE` and stops when its
-    /// standard input closes.
+    /// tls=127.0.0.1:PORT push=127.0.0.1:PORT h3=127.0.0.1:PORT
+    /// quiet=127.0.0.1:PORT ca=FILE` and stops when its standard input
+    /// closes. h3 is HTTP/3 over QUIC (UDP); quiet is TLS over TCP whose UDP
+    /// port never answers.
     Serve {
         /// The plain HTTP port (0: any free one).
         #[arg(long, default_value_t = 0)]
@@ -128,7 +130,15 @@ fn serve(port: u16, root: Option<PathBuf>, ca: Option<PathBuf>) -> Result<(), St
     let ca = ca.unwrap_or_else(|| std::env::temp_dir().join(format!("curlmux-ca-{}.pem", std::process::id())));
     let rt = runtime().map_err(|e| e.to_string())?;
     let on = rt.block_on(server::serve(port, root, ca)).map_err(|e| format!("serve: {e}"))?;
-    println!("listening {} tls={} push={} ca={}", on.plain, on.tls, on.push, on.ca.display());
+    println!(
+        "listening {} tls={} push={} h3={} quiet={} ca={}",
+        on.plain,
+        on.tls,
+        on.push,
+        on.h3,
+        on.quiet,
+        on.ca.display()
+    );
     std::io::stdout().flush().map_err(|e| e.to_string())?;
     // Lives exactly as long as whoever started it keeps our stdin open.
     for line in std::io::stdin().lock().lines() {

@@ -18,6 +18,10 @@ pub struct Server {
     pub tls_url: String,
     /// http://127.0.0.1:PORT: h2c with server push.
     pub push_url: String,
+    /// https://127.0.0.1:PORT: HTTP/3 over QUIC (UDP).
+    pub h3_url: String,
+    /// https://127.0.0.1:PORT: TLS over TCP whose UDP port never answers.
+    pub quiet_url: String,
     /// The TLS server's certificate, PEM (for CURLOPT_CAINFO).
     pub ca: PathBuf,
     _child: Mutex<Child>,
@@ -86,6 +90,8 @@ pub fn start_server(root: Option<&Path>) -> Server {
         url: format!("http://{}", line.split_whitespace().nth(1).expect("listening ADDR")),
         tls_url: format!("https://{}", field("tls=")),
         push_url: format!("http://{}", field("push=")),
+        h3_url: format!("https://{}", field("h3=")),
+        quiet_url: format!("https://{}", field("quiet=")),
         ca: PathBuf::from(field("ca=")),
         _child: Mutex::new(child),
     }

@@ -5,7 +5,14 @@
 //!   written as PEM for clients' CURLOPT_CAINFO;
 //! - push: HTTP/2 prior knowledge with server push (`/push/K/N`: the N-byte
 //!   response comes with K pushed streams `/pushed/i/N`), on the h2 crate,
-//!   since hyper has no server push.
+//!   since hyper has no server push;
+//! - HTTP/3 over QUIC ([`h3`]), on UDP at the TLS port's number where it is
+//!   free, same certificate and endpoints; the TLS port's responses
+//!   advertise it with `Alt-Svc`;
+//! - quiet: TLS as above, on a port whose UDP twin takes datagrams and never
+//!   answers, so that HTTP/3 there meets silence (fallback to TCP, QUIC's
+//!   retransmissions and connect timeouts); its responses name the HTTP/3
+//!   port in `Alt-Svc`.
 //!
 //! Endpoints (sizes in bytes, times in ms). Bodies follow [`pattern`], so a
 //! client can check every byte without a copy of the data.
@@ -14,9 +21,12 @@
 //! - `/trickle/N/K/D`: N bytes in K chunks spread over D.
 //! - `/redirect/K/N`: K redirects (302), then `/bytes/N`.
 //! - `/status/CODE`: that status, body `status CODE\n`.
-//! - `/reset/N`: announces 2N bytes, sends N, then drops the connection.
+//! - `/reset/N`: announces 2N bytes, sends N, then drops the connection
+//!   (over HTTP/3, resets the stream).
+//! - `/stall/N`: announces 2N bytes, sends N, then goes silent for good.
 //! - `/hang`: accepts the request and never answers.
-//! - `/close/N`: N bytes, then the server closes the connection (no keep-alive).
+//! - `/close/N`: N bytes, then the server closes the connection (no
+//!   keep-alive; over HTTP/3, which has no such header, N bytes alone).
 //! - `/echo`: the request's body, once all of it has arrived.
 //! - `/jitter/MS/...`: the endpoint `...` after a pseudo-random 0 to MS
 //!   (one fixed sequence per server, so runs compare like for like).
@@ -30,6 +40,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+mod h3;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
@@ -58,6 +70,10 @@ pub struct Listening {
     pub plain: SocketAddr,
     pub tls: SocketAddr,
     pub push: SocketAddr,
+    /// HTTP/3 (UDP): the TLS port's number unless another socket had it.
+    pub h3: SocketAddr,
+    /// TLS over TCP; its UDP twin is silent.
+    pub quiet: SocketAddr,
     /// The TLS certificate (self-signed, for 127.0.0.1 and localhost), PEM.
     pub ca: PathBuf,
 }
@@ -70,20 +86,62 @@ pub async fn serve(port: u16, root: Option<PathBuf>, ca: PathBuf) -> std::io::Re
     let plain = TcpListener::bind(("127.0.0.1", port)).await?;
     let tls = TcpListener::bind(("127.0.0.1", 0)).await?;
     let push = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let acceptor = tls_acceptor(&ca)?;
-    let listening = Listening { plain: plain.local_addr()?, tls: tls.local_addr()?, push: push.local_addr()?, ca };
+    let certificate = Certificate::new(&ca)?;
+    let acceptor = certificate.tcp_acceptor()?;
+    let quic = h3::endpoint(&certificate, tls.local_addr()?)?;
+    let (quiet, silent_udp) = quiet_pair().await?;
+    let listening = Listening {
+        plain: plain.local_addr()?,
+        tls: tls.local_addr()?,
+        push: push.local_addr()?,
+        h3: quic.local_addr()?,
+        quiet: quiet.local_addr()?,
+        ca,
+    };
+    let alt_svc = http::HeaderValue::try_from(format!("h3=\":{}\"; ma=86400", listening.h3.port()))
+        .map_err(std::io::Error::other)?;
     let http_root = root.clone();
-    tokio::spawn(accept_loop(plain, move |stream| serve_http(stream, http_root.clone())));
-    tokio::spawn(accept_loop(tls, move |stream| {
-        let (acceptor, root) = (acceptor.clone(), root.clone());
-        async move {
-            if let Ok(stream) = acceptor.accept(stream).await {
-                serve_http(stream, root).await;
-            }
-        }
-    }));
+    tokio::spawn(accept_loop(plain, move |stream| serve_http(stream, http_root.clone(), None)));
+    tokio::spawn(accept_tls(tls, acceptor.clone(), root.clone(), alt_svc.clone()));
+    tokio::spawn(accept_tls(quiet, acceptor, root.clone(), alt_svc));
+    tokio::spawn(h3::accept_loop(quic, root));
+    tokio::spawn(async move {
+        let _held = silent_udp;
+        std::future::pending::<()>().await
+    });
     tokio::spawn(accept_loop(push, serve_push));
     Ok(listening)
+}
+
+/// A TCP listener and a UDP socket on the same free port number.
+async fn quiet_pair() -> std::io::Result<(TcpListener, std::net::UdpSocket)> {
+    let mut last = None;
+    for _ in 0..50 {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((tcp, udp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no port free for both TCP and UDP")))
+}
+
+/// Serves TLS connections, every response naming HTTP/3 in `alt_svc`.
+async fn accept_tls(
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    root: Arc<Option<PathBuf>>,
+    alt_svc: http::HeaderValue,
+) {
+    accept_loop(listener, move |stream| {
+        let (acceptor, root, alt_svc) = (acceptor.clone(), root.clone(), alt_svc.clone());
+        async move {
+            if let Ok(stream) = acceptor.accept(stream).await {
+                serve_http(stream, root, Some(alt_svc)).await;
+            }
+        }
+    })
+    .await
 }
 
 async fn accept_loop<F, Fut>(listener: TcpListener, serve: F)
@@ -98,29 +156,56 @@ where
     }
 }
 
-async fn serve_http<S>(stream: S, root: Arc<Option<PathBuf>>)
+/// Serves one connection; `alt_svc` goes on every response when given.
+async fn serve_http<S>(stream: S, root: Arc<Option<PathBuf>>, alt_svc: Option<http::HeaderValue>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |req| handle(req, root.clone()));
+    let service = hyper::service::service_fn(move |req| {
+        let (root, alt_svc) = (root.clone(), alt_svc.clone());
+        async move {
+            let mut response = handle(req, root).await?;
+            if let Some(alt_svc) = alt_svc {
+                response.headers_mut().insert(http::header::ALT_SVC, alt_svc);
+            }
+            Ok::<_, Infallible>(response)
+        }
+    });
     let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
 }
 
-/// A self-signed certificate for 127.0.0.1 and localhost, written to `ca`.
-fn tls_acceptor(ca: &Path) -> std::io::Result<tokio_rustls::TlsAcceptor> {
-    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-        .map_err(std::io::Error::other)?;
-    std::fs::write(ca, cert.cert.pem())?;
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(std::io::Error::other)?
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key)
-        .map_err(std::io::Error::other)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+/// A self-signed certificate for 127.0.0.1 and localhost, its PEM written
+/// to the file clients name as their CA; TCP and QUIC serve the same one.
+struct Certificate {
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: Vec<u8>,
+}
+
+impl Certificate {
+    fn new(ca: &Path) -> std::io::Result<Certificate> {
+        let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+            .map_err(std::io::Error::other)?;
+        std::fs::write(ca, made.cert.pem())?;
+        Ok(Certificate { cert: made.cert.der().clone(), key: made.key_pair.serialize_der() })
+    }
+
+    /// A TLS configuration offering `alpn`.
+    fn config(&self, alpn: &[&[u8]]) -> std::io::Result<rustls::ServerConfig> {
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(self.key.clone().into());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .with_no_client_auth()
+            .with_single_cert(vec![self.cert.clone()], key)
+            .map_err(std::io::Error::other)?;
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(config)
+    }
+
+    fn tcp_acceptor(&self) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+        Ok(tokio_rustls::TlsAcceptor::from(Arc::new(self.config(&[b"h2", b"http/1.1"])?)))
+    }
 }
 
 /// HTTP/2 with server push: `/push/K/N` answers N bytes and pushes
@@ -162,7 +247,11 @@ async fn answer_with_pushes(req: http::Request<h2::RecvStream>, mut respond: h2:
     }
 }
 
-async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>) -> Result<Response<Body>, Infallible> {
+/// Answers one request of any HTTP version.
+async fn handle<B: hyper::body::Body>(
+    req: Request<B>,
+    root: Arc<Option<PathBuf>>,
+) -> Result<Response<Body>, Infallible> {
     let path = req.uri().path().to_owned();
     if let (Some(root), Some(file)) = (root.as_ref(), path.strip_prefix("/files/")) {
         return Ok(static_file(root, file).await);
@@ -185,14 +274,14 @@ async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>)
     }
     let num = |i: usize| parts.get(i).and_then(|s| s.parse::<usize>().ok());
     let response = match (parts.first().copied().unwrap_or(""), num(1), num(2), num(3)) {
-        ("bytes", Some(n), None, None) => sized(n, stream(n, 1, Duration::ZERO, None)),
+        ("bytes", Some(n), None, None) => sized(n, stream(n, 1, Duration::ZERO, Ending::Whole)),
         ("delay", Some(ms), Some(n), None) => {
             tokio::time::sleep(Duration::from_millis(ms as u64)).await;
-            sized(n, stream(n, 1, Duration::ZERO, None))
+            sized(n, stream(n, 1, Duration::ZERO, Ending::Whole))
         }
         ("trickle", Some(n), Some(k), Some(d)) => {
             let k = k.max(1);
-            sized(n, stream(n, k, Duration::from_millis(d as u64) / k as u32, None))
+            sized(n, stream(n, k, Duration::from_millis(d as u64) / k as u32, Ending::Whole))
         }
         ("redirect", Some(k), Some(n), None) => {
             let next = if k == 0 { format!("/bytes/{n}") } else { format!("/redirect/{}/{n}", k - 1) };
@@ -208,9 +297,10 @@ async fn handle(req: Request<hyper::body::Incoming>, root: Arc<Option<PathBuf>>)
             }
             Err(_) => not_found(),
         },
-        ("reset", Some(n), None, None) => sized(2 * n, stream(n, 1, Duration::ZERO, Some(n))),
+        ("reset", Some(n), None, None) => sized(2 * n, stream(n, 1, Duration::ZERO, Ending::Reset)),
+        ("stall", Some(n), None, None) => sized(2 * n, stream(n, 1, Duration::ZERO, Ending::Stall)),
         ("close", Some(n), None, None) => {
-            let mut response = sized(n, stream(n, 1, Duration::ZERO, None));
+            let mut response = sized(n, stream(n, 1, Duration::ZERO, Ending::Whole));
             response.headers_mut().insert("connection", http::HeaderValue::from_static("close"));
             response
         }
@@ -241,7 +331,7 @@ fn jitter(most: u64) -> u64 {
 
 /// Answers a DNS-over-HTTPS query (RFC 8484, POST) with NXDOMAIN: the query
 /// itself with the response bit, recursion available, RCODE 3 and no records.
-async fn nxdomain(req: Request<hyper::body::Incoming>) -> Response<Body> {
+async fn nxdomain<B: hyper::body::Body>(req: Request<B>) -> Response<Body> {
     let Ok(body) = req.into_body().collect().await else { return not_found() };
     let mut answer = body.to_bytes().to_vec();
     if answer.len() < 12 {
@@ -281,9 +371,18 @@ fn sized(len: usize, body: Body) -> Response<Body> {
     Response::builder().header("content-length", len).body(body).expect("static response")
 }
 
-/// `n` bytes in `chunks` pieces, `gap` apart; after `fail_after` bytes the
-/// body errors, which makes hyper drop the connection mid-body.
-fn stream(n: usize, chunks: usize, gap: Duration, fail_after: Option<usize>) -> Body {
+/// How a body ends after its bytes.
+#[derive(Clone, Copy)]
+enum Ending {
+    Whole,
+    /// The body errors, which makes hyper drop the connection (h3: reset the stream).
+    Reset,
+    /// Nothing more, for as long as the client waits.
+    Stall,
+}
+
+/// `n` bytes in `chunks` pieces, `gap` apart, then `ending`.
+fn stream(n: usize, chunks: usize, gap: Duration, ending: Ending) -> Body {
     const MAX_PIECE: usize = 64 * 1024;
     let (tx, rx) = mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
     tokio::spawn(async move {
@@ -295,19 +394,19 @@ fn stream(n: usize, chunks: usize, gap: Duration, fail_after: Option<usize>) -> 
             }
             let chunk_end = (sent + per_chunk).min(n);
             while sent < chunk_end {
-                if fail_after.is_some_and(|f| sent >= f) {
-                    let _ = tx.send(Err(std::io::Error::other("reset by /reset"))).await;
-                    return;
-                }
-                let len = (chunk_end - sent).min(MAX_PIECE).min(fail_after.map_or(usize::MAX, |f| f - sent));
+                let len = (chunk_end - sent).min(MAX_PIECE);
                 if tx.send(Ok(Frame::data(bytes_from(sent, len)))).await.is_err() {
                     return;
                 }
                 sent += len;
             }
         }
-        if fail_after.is_some() {
-            let _ = tx.send(Err(std::io::Error::other("reset by /reset"))).await;
+        match ending {
+            Ending::Whole => {}
+            Ending::Reset => {
+                let _ = tx.send(Err(std::io::Error::other("reset by /reset"))).await;
+            }
+            Ending::Stall => tx.closed().await,
         }
     });
     BodyExt::boxed(StreamBody::new(ReceiverStream::new(rx)))
