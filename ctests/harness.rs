@@ -16,10 +16,10 @@
 //! local server (`curlmux serve`) is started once and stops when this
 //! process exits.
 //!
-//! API answers, misuse, lifetimes and push run on the whole matrix; the
-//! tests of scale, timing and faults (thousands of sockets, deadlines,
-//! resets, threads, the walk) on
-//! [`SUBSET`]; valgrind on 7.61.1, 7.88.1, 8.12.1 and 8.23.0 (`valgrind!` below).
+//! API answers, misuse, lifetimes, push and HTTP/3 run on the whole matrix;
+//! the tests of scale, timing and faults (thousands of sockets, deadlines,
+//! resets, threads, the walk) on [`SUBSET`]; QUIC's deadlines on [`HTTP3`];
+//! valgrind on 7.61.1, 7.88.1, 8.12.1 and 8.23.0 (`valgrind!` below).
 
 mod common;
 
@@ -34,6 +34,10 @@ const RUN_LIMIT: Duration = Duration::from_secs(240);
 /// The oldest libcurl users run (RHEL 8), Debian 12's, the oldest 8.x
 /// wheel, and the newest.
 const SUBSET: [&str; 4] = ["7.61.1", "7.88.1", "8.12.1", "8.23.0"];
+/// The libcurls of the matrix with HTTP/3 (ngtcp2 + nghttp3): the tests of
+/// QUIC's own deadlines run there, and check that it has (http3.c prints,
+/// on every libcurl, whether it has).
+const HTTP3: [&str; 2] = ["8.22.0", "8.23.0"];
 
 /// Where a libcurl's own answer is a crash, a corrupted multi or another
 /// transfer's data, curlmux answers as the later libcurl that fixed it
@@ -299,15 +303,19 @@ fn ctest(name: &str, only: Option<&[&str]>) {
 }
 
 macro_rules! ctests {
-    (matrix: [$($all:ident),* $(,)?], subset: [$($some:ident),* $(,)?] $(,)?) => {
+    (matrix: [$($all:ident),* $(,)?], subset: [$($some:ident),* $(,)?], http3: [$($quic:ident),* $(,)?] $(,)?) => {
         $( #[test] fn $all() { ctest(stringify!($all), None); } )*
         $( #[test] fn $some() { ctest(stringify!($some), Some(&SUBSET)); } )*
+        $( #[test] fn $quic() { ctest(stringify!($quic), Some(&HTTP3)); } )*
+
+        /// The tests that run only where libcurl has HTTP/3.
+        const HTTP3_ONLY: &[&str] = &[$(stringify!($quic)),*];
 
         /// Every .c file of ctests/ is a test listed above (but the two the
         /// header tests build).
         #[test]
         fn every_c_file_is_run() {
-            let listed = [$(stringify!($all)),*, $(stringify!($some)),*];
+            let listed = [$(stringify!($all)),*, $(stringify!($some)),*, $(stringify!($quic)),*];
             for entry in std::fs::read_dir(source_dir()).unwrap() {
                 let path = entry.unwrap().path();
                 if path.is_file() && path.extension().is_some_and(|e| e == "c") {
@@ -363,6 +371,7 @@ ctests!(
         running_out,
         near_timers,
     ],
+    http3: [h3_deadlines],
 );
 
 /// busy_then_crowd does what it is there for under curlmux: each loop is
@@ -523,7 +532,8 @@ fn valgrind_on(label: &str) {
         .filter_map(|e| {
             let p = e.ok()?.path();
             let stem = p.file_stem()?.to_str()?.to_string();
-            let skip = ["header_compat", "fdset_3000", "event_loop_1000"].contains(&stem.as_str());
+            let skip = ["header_compat", "fdset_3000", "event_loop_1000"].contains(&stem.as_str())
+                || (HTTP3_ONLY.contains(&stem.as_str()) && !HTTP3.contains(&label));
             (p.extension()? == "c" && !skip).then_some(stem)
         })
         .collect();
