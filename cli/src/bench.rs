@@ -37,6 +37,8 @@ struct Cell {
     /// What curlmux's classic, wait and poll loops may cost, CPU and wall,
     /// as multiples of stock's epoll loop.
     target: Target,
+    /// Over HTTP/3 (QUIC) instead of HTTP/1.1.
+    h3: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -70,6 +72,7 @@ fn cells(quick: bool) -> Vec<Cell> {
             weight: 1,
             // Issue 16: among 8,000 idle, as close to the epoll loop as that.
             target: if idle >= 8000 { Target { cpu: 1.10, wall: 1.10 } } else { USUAL },
+            h3: false,
         });
     }
     cells.push(Cell {
@@ -81,6 +84,7 @@ fn cells(quick: bool) -> Vec<Cell> {
         path: "/bytes/200".into(),
         weight: if quick { 1 } else { ALL_BUSY_WEIGHT },
         target: USUAL,
+        h3: false,
     });
     for c in [100, 1000, 4000, 8000] {
         let c = if quick { c / 10 } else { c };
@@ -93,6 +97,7 @@ fn cells(quick: bool) -> Vec<Cell> {
             path: "/trickle/4000/4/1500".into(),
             weight: 1,
             target: USUAL,
+            h3: false,
         });
     }
     // Responses that start at scattered times: 5 × 400 B over 1 s after a
@@ -109,8 +114,23 @@ fn cells(quick: bool) -> Vec<Cell> {
             path: "/jitter/1000/trickle/2000/5/1000".into(),
             weight: 1,
             target: Target { cpu: 1.10, wall: USUAL.wall },
+            h3: false,
         });
     }
+    // The busy cells again over HTTP/3, same targets: the idle crowd is
+    // one QUIC connection per transfer, each with its own timers.
+    let over_h3: Vec<Cell> = cells
+        .iter()
+        .filter_map(|c| {
+            let workload = match c.workload {
+                "busy among idle" => "busy among idle over HTTP/3",
+                "all busy" => "all busy over HTTP/3",
+                _ => return None,
+            };
+            Some(Cell { workload, h3: true, ..c.clone() })
+        })
+        .collect();
+    cells.extend(over_h3);
     cells
 }
 
@@ -139,9 +159,17 @@ fn settle(server: u32, baseline: usize) {
     }
 }
 
-fn run_once(client: &Path, lib: Option<&Path>, lp: &str, base: &str, cell: &Cell, limit: u32, server: u32) -> Report {
+fn run_once(
+    client: &Path,
+    lib: Option<&Path>,
+    lp: &str,
+    server: &crate::local::Server,
+    cell: &Cell,
+    limit: u32,
+) -> Report {
     let mut cmd = Command::new(client);
-    cmd.args([lp, base])
+    cmd.args([lp, if cell.h3 { &server.h3 } else { &server.base }])
+        .env("BENCH_CA", &server.ca)
         .arg(cell.idle.to_string())
         .arg(cell.transfers.to_string())
         .arg(cell.concurrency.to_string())
@@ -152,9 +180,9 @@ fn run_once(client: &Path, lib: Option<&Path>, lp: &str, base: &str, cell: &Cell
     if let Some(lib) = lib {
         cmd.env("LD_PRELOAD", lib);
     }
-    let before = process_cpu(server);
+    let before = process_cpu(server.pid());
     let out = cmd.output();
-    let server_cpu_s = process_cpu(server) - before;
+    let server_cpu_s = process_cpu(server.pid()) - before;
     let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
     let mut r = Report { server_cpu_s, stalled: true, ..Default::default() };
     for pair in text.split_whitespace() {
@@ -225,7 +253,14 @@ pub struct Options {
     plot: Option<PathBuf>,
 }
 
-const WORKLOADS: [&str; 4] = ["busy among idle", "all busy", "slow crowd", "jittered crowd"];
+const WORKLOADS: [&str; 6] = [
+    "busy among idle",
+    "all busy",
+    "slow crowd",
+    "jittered crowd",
+    "busy among idle over HTTP/3",
+    "all busy over HTTP/3",
+];
 
 pub fn run(options: &Options) -> Result<(), String> {
     let quick = options.quick;
@@ -233,10 +268,23 @@ pub fn run(options: &Options) -> Result<(), String> {
     let limit: u32 = if quick { 20 } else { 30 };
     let only = options.only.as_deref();
     let rig = crate::local::Rig::prepare(options.libcurl.as_deref(), "bench", "bench_client", CLIENT_SOURCE)?;
-    let (lib, client, server, base) = (&rig.lib, &rig.client, &rig.server, &rig.server.base);
+    let (lib, client, server) = (&rig.lib, &rig.client, &rig.server);
 
     let baseline = open_fds(server.pid());
-    let cells: Vec<Cell> = cells(quick).into_iter().filter(|c| only.is_none_or(|w| c.workload == w)).collect();
+    let has_h3 = Command::new(client).arg("--has-http3").status().is_ok_and(|s| s.success());
+    if !has_h3 {
+        eprintln!(
+            "bench: this libcurl has no HTTP/3, so the HTTP/3 cells are left out \
+             (--libcurl ~/.cache/curlmux/libcurls/8.23.0/lib has it)"
+        );
+    }
+    let cells: Vec<Cell> = cells(quick)
+        .into_iter()
+        .filter(|c| only.is_none_or(|w| c.workload == w) && (has_h3 || !c.h3))
+        .collect();
+    if cells.is_empty() {
+        return Err("bench: no cell to run".into());
+    }
     let mut results: BTreeMap<(usize, &str, &str), Vec<Report>> = BTreeMap::new();
     let rounds = reps * cells.iter().map(|c| c.weight).max().unwrap_or(1);
     let scheduled = |rep: usize| cells.iter().enumerate().filter(move |(_, c)| rep < reps * c.weight);
@@ -254,7 +302,7 @@ pub fn run(options: &Options) -> Result<(), String> {
                     progress.set_message(format!("{} {} {lp} {imp}", cell.workload, cell.param));
                     let preload = (imp == "curlmux").then_some(lib.as_path());
                     settle(server.pid(), baseline);
-                    let r = run_once(client, preload, lp, base, cell, limit, server.pid());
+                    let r = run_once(client, preload, lp, server, cell, limit);
                     progress.suspend(|| {
                         eprintln!(
                             "rep {} {} {} {lp} {imp}: {:.1} us/transfer, {:.2} s{}",
@@ -413,7 +461,7 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
                     cell.target.wall
                 ));
             }
-            if cell.workload == "all busy"
+            if cell.workload.starts_with("all busy")
                 || (cell.workload == "slow crowd"
                     && i == cells.iter().position(|c| c.workload == "slow crowd").unwrap_or(0))
             {
@@ -434,8 +482,8 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
             if m_stall {
                 misses.push(format!("{} {} {lp}: curlmux hit the time limit", cell.workload, cell.param));
             }
-            let largest_idle = cells.iter().filter(|c| c.workload == "busy among idle").map(|c| c.param).max();
-            if cell.workload == "busy among idle" && Some(cell.param) == largest_idle && lp != "poll" {
+            let largest_idle = cells.iter().filter(|c| c.workload == cell.workload).map(|c| c.param).max();
+            if cell.workload.starts_with("busy among idle") && Some(cell.param) == largest_idle && lp != "poll" {
                 if s_cpu < 10.0 * m_cpu {
                     misses.push(format!(
                         "{} {} {lp}: CPU {:.1}× less than stock (target ≥ 10)",

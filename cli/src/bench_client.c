@@ -4,6 +4,10 @@
  * (stock, or curlmux through LD_PRELOAD):
  *
  *   bench_client LOOP BASE_URL IDLE TRANSFERS CONCURRENCY PATH LIMIT_S
+ *   bench_client --has-http3     (exits 0 when the libcurl it loads has HTTP/3)
+ *
+ * BASE_URL is http://127.0.0.1:PORT (HTTP/1.1), or https://127.0.0.1:PORT
+ * for HTTP/3 only (CURL_HTTP_VERSION_3ONLY, the certificate in $BENCH_CA).
  *
  * LOOP is classic (perform + fdset + select, honouring curl_multi_timeout),
  * classic-tf (the same with curl_multi_timeout read before curl_multi_fdset,
@@ -33,8 +37,10 @@
 
 static CURLM *multi;
 static const char *base, *path;
-static long idle, transfers, concurrency, started, ok, failed, iterations, sockets;
+static long idle, transfers, concurrency, started, ok, failed, iterations, idle_added;
 static int epfd = -1, tfd = -1;
+static const char *h3_ca; /* HTTP/3 only, with this CA; NULL for HTTP/1.1 */
+static CURL **idlers;
 
 static double now(void)
 {
@@ -57,15 +63,6 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
   return s * n;
 }
 
-static int count_socket(void *c, curl_socket_t s, curlsocktype t)
-{
-  (void)c;
-  (void)s;
-  (void)t;
-  sockets++;
-  return CURL_SOCKOPT_OK;
-}
-
 static struct curl_slist *pin;
 static char idle_base[256];
 
@@ -77,13 +74,28 @@ static void add(const char *p, int counted)
   curl_easy_setopt(e, CURLOPT_URL, url);
   curl_easy_setopt(e, CURLOPT_RESOLVE, pin);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-  curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, count_socket);
   curl_easy_setopt(e, CURLOPT_PRIVATE, counted ? (char *)1 : NULL);
+  if(h3_ca) {
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_3ONLY);
+    curl_easy_setopt(e, CURLOPT_CAINFO, h3_ca);
+  }
   if(counted)
     curl_easy_setopt(e, CURLOPT_TIMEOUT, 60L);
   curl_multi_add_handle(multi, e);
   if(counted)
     started++;
+  else
+    idlers[idle_added++] = e;
+}
+
+/* Every idle transfer added so far has sent its request. */
+static int idle_all_sent(void)
+{
+  long i, size;
+  for(i = 0; i < idle_added; i++)
+    if(curl_easy_getinfo(idlers[i], CURLINFO_REQUEST_SIZE, &size) != CURLE_OK || size <= 0)
+      return 0;
+  return 1;
 }
 
 /* Finished transfers out, new ones in: the rolling window. */
@@ -212,6 +224,8 @@ int main(int argc, char **argv)
   long i;
   int stalled = 0;
 
+  if(argc == 2 && !strcmp(argv[1], "--has-http3"))
+    return curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_HTTP3 ? 0 : 1;
   if(argc != 8) {
     fprintf(stderr, "usage: %s LOOP BASE_URL IDLE TRANSFERS CONCURRENCY PATH LIMIT_S\n", argv[0]);
     return 2;
@@ -223,6 +237,11 @@ int main(int argc, char **argv)
   concurrency = atol(argv[5]);
   path = argv[6];
   limit = atof(argv[7]);
+  if(!strncmp(base, "https://", 8) && !(h3_ca = getenv("BENCH_CA"))) {
+    fprintf(stderr, "an https:// BASE_URL (HTTP/3) needs BENCH_CA\n");
+    return 2;
+  }
+  idlers = calloc((size_t)idle + 1, sizeof(*idlers));
   {
     /* A program sizes its descriptor limit to its load: the cell's need, at
        least the usual 1,024 (the runner raised the hard limit for all). */
@@ -237,10 +256,10 @@ int main(int argc, char **argv)
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   {
-    /* base is http://127.0.0.1:PORT */
+    /* base is http(s)://127.0.0.1:PORT */
     const char *port = strrchr(base, ':') + 1;
     char entry[64];
-    snprintf(idle_base, sizeof(idle_base), "http://localhost:%s", port);
+    snprintf(idle_base, sizeof(idle_base), "%s://localhost:%s", h3_ca ? "https" : "http", port);
     snprintf(entry, sizeof(entry), "localhost:%s:127.0.0.1", port);
     pin = curl_slist_append(NULL, entry);
   }
@@ -257,12 +276,16 @@ int main(int argc, char **argv)
     curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
   }
-  /* The idle crowd connects and sends its requests before the clock starts. */
-  for(i = 0; i < idle; i++)
-    add("/hang", 0);
+  /* The idle crowd connects and sends its requests before the clock
+     starts, a hundred at a time: thousands of QUIC handshakes at once
+     overrun the server's socket, and long-polls gather over time anyway. */
   warm = now();
-  while(sockets < idle && now() - warm < limit)
-    step(loop);
+  while(idle_added < idle && now() - warm < limit) {
+    for(i = 0; i < 100 && idle_added < idle; i++)
+      add("/hang", 0);
+    while(!idle_all_sent() && now() - warm < limit)
+      step(loop);
+  }
   for(warm = now(); now() - warm < 0.3;)
     step(loop);
 

@@ -61,6 +61,10 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    /// `https://127.0.0.1:PORT`: HTTP/3 over QUIC.
+    pub h3: String,
+    /// The certificate HTTP/3 clients trust (PEM).
+    pub ca: PathBuf,
 }
 
 impl Server {
@@ -79,7 +83,8 @@ impl Server {
             .read_line(&mut banner)
             .map_err(|e| e.to_string())?;
         let base = format!("http://{}", banner.split_whitespace().nth(1).ok_or("server banner")?);
-        Ok(Server { child, base })
+        let h3 = banner.split_whitespace().find_map(|w| w.strip_prefix("h3=")).ok_or("no h3= in the server banner")?;
+        Ok(Server { child, base, h3: format!("https://{h3}"), ca: dir.join("ca.pem") })
     }
 
     pub fn pid(&self) -> u32 {

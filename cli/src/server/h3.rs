@@ -24,8 +24,31 @@ pub(super) fn endpoint(certificate: &Certificate, tls: SocketAddr) -> std::io::R
     transport.max_concurrent_bidi_streams(MAX_STREAMS.into());
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     config.transport_config(Arc::new(transport));
-    quinn::Endpoint::server(config.clone(), tls)
-        .or_else(|_| quinn::Endpoint::server(config, SocketAddr::new(tls.ip(), 0)))
+    let socket = std::net::UdpSocket::bind(tls).or_else(|_| std::net::UdpSocket::bind(SocketAddr::new(tls.ip(), 0)))?;
+    enlarge_buffers(&socket);
+    quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(config), socket, Arc::new(quinn::TokioRuntime))
+}
+
+/// One socket carries every client's datagrams: with the kernel's default
+/// 208 KiB, bursts from a hundred connections overflow it, and the losses
+/// (retransmitted after QUIC's probe timeout) would swamp what the
+/// benchmark measures. Asks for 4 MiB each way (the kernel caps it at
+/// net.core.rmem_max / wmem_max).
+fn enlarge_buffers(socket: &std::net::UdpSocket) {
+    use std::os::fd::AsRawFd;
+    let size: libc::c_int = 4 << 20;
+    for option in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+        // SAFETY: a valid socket, and a c_int option value of the size given.
+        unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
 }
 
 pub(super) async fn accept_loop(endpoint: quinn::Endpoint, root: Arc<Option<PathBuf>>) {
