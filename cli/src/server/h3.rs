@@ -13,6 +13,7 @@ use super::Certificate;
 /// Streams one client may keep open at once: enough for a benchmark's
 /// whole crowd on one connection (QUIC's default is 100).
 const MAX_STREAMS: u32 = 100_000;
+const IDLE_TIMEOUT_MS: u32 = 10_000;
 
 /// A QUIC endpoint on UDP `tls.port()` (HTTPS's port, as `Alt-Svc: h3=":PORT"`
 /// assumes), or on any free port where another socket holds that one.
@@ -22,6 +23,9 @@ pub(super) fn endpoint(certificate: &Certificate, tls: SocketAddr) -> std::io::R
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(crypto).map_err(std::io::Error::other)?;
     let mut transport = quinn::TransportConfig::default();
     transport.max_concurrent_bidi_streams(MAX_STREAMS.into());
+    // A client gone without closing is noticed this soon (libcurl pings at
+    // half of it), and its streams freed.
+    transport.max_idle_timeout(Some(quinn::VarInt::from_u32(IDLE_TIMEOUT_MS).into()));
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     config.transport_config(Arc::new(transport));
     let socket = std::net::UdpSocket::bind(tls).or_else(|_| std::net::UdpSocket::bind(SocketAddr::new(tls.ip(), 0)))?;
@@ -59,11 +63,20 @@ pub(super) async fn accept_loop(endpoint: quinn::Endpoint, root: Arc<Option<Path
 
 async fn serve_connection(incoming: quinn::Incoming, root: Arc<Option<PathBuf>>) {
     let Ok(connection) = incoming.await else { return };
-    let Ok(mut h3) = h3::server::Connection::<_, Bytes>::new(h3_quinn::Connection::new(connection)).await else {
+    let Ok(mut h3) = h3::server::Connection::<_, Bytes>::new(h3_quinn::Connection::new(connection.clone())).await
+    else {
         return;
     };
     while let Ok(Some(resolver)) = h3.accept().await {
-        tokio::spawn(answer(resolver, root.clone()));
+        let (connection, root) = (connection.clone(), root.clone());
+        // An answer that never ends (/hang, /stall) ends with its connection:
+        // hyper drops a closed connection's answers, h3 leaves that to us.
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = connection.closed() => {}
+                _ = answer(resolver, root) => {}
+            }
+        });
     }
 }
 
