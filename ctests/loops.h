@@ -4,7 +4,8 @@
  * honours curl_multi_timeout, a curl_multi_wait loop, a curl_multi_poll
  * loop, and an event loop on epoll + timerfd with CURLMOPT_SOCKETFUNCTION,
  * CURLMOPT_TIMERFUNCTION and curl_multi_socket_action, shaped like libcurl's
- * docs/examples/ephiperfifo.c.
+ * docs/examples/ephiperfifo.c. A fifth, curlmux's own: perform +
+ * curlmux_select, the seed's pycurl loop (only where curlmux answers).
  */
 #ifndef CURLMUX_TEST_LOOPS_H
 #define CURLMUX_TEST_LOOPS_H
@@ -13,14 +14,16 @@
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 
-enum loop { LOOP_SELECT, LOOP_WAIT, LOOP_POLL, LOOP_EVENTS };
-static const char *const loop_names[] __attribute__((unused)) = {"select", "wait", "poll", "events"};
+enum loop { LOOP_SELECT, LOOP_WAIT, LOOP_POLL, LOOP_EVENTS, LOOP_CURLMUX };
+static const char *const loop_names[] __attribute__((unused)) = {"select", "wait", "poll", "events",
+                                                                 "curlmux_select"};
 
 /* The poll loop needs curl_multi_poll (harness.h); what it found is printed
-   on "newer: " lines. */
+   on "newer: " lines. The curlmux_select loop has no stock answer to print:
+   a test compares what it found with another loop's findings itself. */
 static inline int loop_runs(enum loop l)
 {
-  return l != LOOP_POLL || HAVE_NEWER;
+  return l == LOOP_POLL ? HAVE_NEWER : l == LOOP_CURLMUX ? curlmux_symbol("curlmux_select") != NULL : 1;
 }
 
 #define LOOP_PRINTF(l, ...) (printf("%s", (l) == LOOP_POLL ? "newer: " : ""), printf(__VA_ARGS__))
@@ -59,6 +62,22 @@ static void run_wait(CURLM *m, void (*on_done)(CURL *, CURLcode), int poll)
       MOK(curl_multi_poll(m, NULL, 0, 1000, &numfds));
     else
       MOK(curl_multi_wait(m, NULL, 0, 1000, &numfds));
+    MOK(curl_multi_perform(m, &running));
+    drain_messages(m, on_done);
+  }
+  drain_messages(m, on_done);
+}
+
+typedef CURLMcode (*curlmux_select_fn)(CURLM *, long, int *);
+
+static void run_curlmux_select(CURLM *m, void (*on_done)(CURL *, CURLcode))
+{
+  curlmux_select_fn sel = (curlmux_select_fn)curlmux_symbol("curlmux_select");
+  int running = 1, ready;
+  CHECK(sel != NULL);
+  MOK(curl_multi_perform(m, &running));
+  while(running) {
+    MOK(sel(m, 1000, &ready));
     MOK(curl_multi_perform(m, &running));
     drain_messages(m, on_done);
   }
@@ -199,6 +218,9 @@ static void run_loop(enum loop l, CURLM *m, void (*on_done)(CURL *, CURLcode), i
     break;
   case LOOP_EVENTS:
     run_events(m, on_done, transfers);
+    break;
+  case LOOP_CURLMUX:
+    run_curlmux_select(m, on_done);
     break;
   }
 }
