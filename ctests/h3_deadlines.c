@@ -5,19 +5,29 @@
    it): fdset + select(20 s) without curl_multi_timeout, and
    curlmux_select(20 s). In each, at once:
    - a connect to a UDP port that takes datagrams and never answers:
-     libcurl retransmits its Initial on QUIC's probe timer (a datagram
+     libcurl sends its Initial again on QUIC's probe timer (a datagram
      arrives long after the first) and CURLOPT_CONNECTTIMEOUT_MS ends it
      on time;
    - a response silent mid-body ends at CURLOPT_TIMEOUT_MS;
+   - a request never answered, over a UDP relay that goes silent both ways
+     once the request is through: libcurl's probes get nothing back, and
+     QUIC's idle timeout (the server's 10 s, cli/src/server/h3.rs; libcurl
+     announces none of its own), restarted by libcurl's keep-alive ping at
+     half of it, closes the connection and ends the transfer;
    - bodies, bulk and trickled, arrive whole beside them.
-   A select that sleeps its whole 20 s with a transfer running is a stall. */
+   A select that sleeps its whole 20 s with a transfer running is a stall.
+   The silent port and the relay are threads of this program. */
 #include "harness.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #define CONNECT_MS 2500L
 #define STALL_MS 1500L
+#define QUIC_IDLE_S 10.0 /* the server's max_idle_timeout */
+#define SILENT_AFTER_S 0.5
 
 typedef CURLMcode (*select_fn)(CURLM *, long, int *);
 
@@ -46,54 +56,79 @@ static int end_of(CURL *e)
   return i;
 }
 
-/* A UDP socket on 127.0.0.1 that is never read until the end: QUIC's
-   datagrams queue there with their arrival times. */
-static int silent_udp(int *port)
+/* A UDP port on 127.0.0.1 that forwards datagrams to the HTTP/3 server and
+   back until silent_at, then drops them; with no server (a sink) it never
+   answers at all. Arrivals from the client are timed either way. */
+struct relay {
+  int front, back, port;
+  struct sockaddr_in client;
+  int have_client, datagrams;
+  double silent_at, first, last;
+  volatile int stop;
+  pthread_t thread;
+};
+
+static void *relay_run(void *arg)
+{
+  struct relay *r = arg;
+  struct pollfd fds[2] = {{r->front, POLLIN, 0}, {r->back, POLLIN, 0}};
+  char data[65536];
+  while(!r->stop) {
+    struct sockaddr_in from;
+    socklen_t len = sizeof(from);
+    ssize_t n;
+    if(poll(fds, r->back >= 0 ? 2 : 1, 20) <= 0)
+      continue;
+    if(fds[0].revents & POLLIN &&
+       (n = recvfrom(r->front, data, sizeof(data), 0, (struct sockaddr *)&from, &len)) > 0) {
+      r->last = now_s();
+      if(!r->datagrams++)
+        r->first = r->last;
+      r->client = from;
+      r->have_client = 1;
+      if(r->back >= 0 && r->last < r->silent_at && send(r->back, data, (size_t)n, 0) < 0)
+        CHECK(errno == ECONNREFUSED || errno == EAGAIN);
+    }
+    if(r->back >= 0 && fds[1].revents & POLLIN && (n = recv(r->back, data, sizeof(data), 0)) > 0 &&
+       r->have_client && now_s() < r->silent_at)
+      sendto(r->front, data, (size_t)n, 0, (struct sockaddr *)&r->client, sizeof(r->client));
+  }
+  return NULL;
+}
+
+/* Starts a relay to the HTTP/3 server, silent from silent_at on; a sink when silent_at <= 0. */
+static void relay_start(struct relay *r, double silent_at)
 {
   struct sockaddr_in a;
   socklen_t len = sizeof(a);
-  int on = 1, s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  CHECK(s >= 0);
+  memset(r, 0, sizeof(*r));
+  r->silent_at = silent_at;
+  r->back = -1;
+  r->front = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  CHECK(r->front >= 0);
   memset(&a, 0, sizeof(a));
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  CHECK_EQ(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-  CHECK_EQ(getsockname(s, (struct sockaddr *)&a, &len), 0);
-  CHECK_EQ(setsockopt(s, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)), 0);
-  *port = ntohs(a.sin_port);
-  return s;
+  CHECK_EQ(bind(r->front, (struct sockaddr *)&a, sizeof(a)), 0);
+  CHECK_EQ(getsockname(r->front, (struct sockaddr *)&a, &len), 0);
+  r->port = ntohs(a.sin_port);
+  if(silent_at > 0) {
+    const char *h3 = env_or_die("CURLMUX_TEST_H3_URL"); /* https://127.0.0.1:PORT */
+    a.sin_port = htons((uint16_t)atoi(strrchr(h3, ':') + 1));
+    r->back = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(r->back >= 0);
+    CHECK_EQ(connect(r->back, (struct sockaddr *)&a, sizeof(a)), 0);
+  }
+  CHECK_EQ(pthread_create(&r->thread, NULL, relay_run, r), 0);
 }
 
-/* Seconds between the first and the last datagram queued on s; *count of them. */
-static double spread(int s, int *count)
+static void relay_stop(struct relay *r)
 {
-  double first = -1, last = -1;
-  *count = 0;
-  for(;;) {
-    char data[2048], control[256];
-    struct iovec iov = {data, sizeof(data)};
-    struct msghdr msg;
-    struct cmsghdr *c;
-    memset(&msg, 0, sizeof(msg));
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    if(recvmsg(s, &msg, 0) < 0) {
-      CHECK(errno == EAGAIN);
-      break;
-    }
-    for(c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-      if(c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-        struct timespec ts;
-        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-        last = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-        if(first < 0)
-          first = last;
-      }
-    (*count)++;
-  }
-  return first < 0 ? 0 : last - first;
+  r->stop = 1;
+  CHECK_EQ(pthread_join(r->thread, NULL), 0);
+  close(r->front);
+  if(r->back >= 0)
+    close(r->back);
 }
 
 /* Runs m until no transfer runs, never asking curl_multi_timeout. */
@@ -129,42 +164,69 @@ static void run(CURLM *m, select_fn sel)
   drain_messages(m, on_end);
 }
 
+/* An HTTP/3 transfer of path through the server, or through port when given. */
+static CURL *h3(struct body *b, const char *path, int port)
+{
+  CURL *e = new_transfer_p(HTTP3, b, "%s", path);
+  char url[100];
+  if(port) {
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", port, path);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+  }
+  return e;
+}
+
+static const char *within(double spent, double deadline, double slack)
+{
+  return spent > deadline - 0.005 && spent < deadline + slack ? "yes" : "no";
+}
+
 static void loop(const char *name, select_fn sel)
 {
-  enum { SILENCE, STALL, BULK, TRICKLE, N };
-  static const size_t want[] = {0, 1000, 1048576, 30000};
+  enum { SILENCE, STALL, IDLE, BULK, TRICKLE, N };
+  static const size_t want[] = {0, 1000, 0, 1048576, 30000};
   struct body b[N];
+  struct relay sink, relay;
   CURL *e[N];
   CURLM *m = curl_multi_init();
-  char url[100];
-  int port, i, datagrams, s = silent_udp(&port);
-  double start, spent, gap;
+  double start = now_s(), spent;
+  int i;
   CHECK(m != NULL);
   nended = 0;
-  e[SILENCE] = new_transfer_p(HTTP3, &b[SILENCE], "/bytes/10");
-  snprintf(url, sizeof(url), "https://127.0.0.1:%d/bytes/10", port);
-  curl_easy_setopt(e[SILENCE], CURLOPT_URL, url);
+  relay_start(&sink, 0);
+  relay_start(&relay, start + SILENT_AFTER_S);
+  e[SILENCE] = h3(&b[SILENCE], "/bytes/10", sink.port);
   curl_easy_setopt(e[SILENCE], CURLOPT_CONNECTTIMEOUT_MS, CONNECT_MS);
-  e[STALL] = new_transfer_p(HTTP3, &b[STALL], "/stall/1000");
+  e[STALL] = h3(&b[STALL], "/stall/1000", 0);
   curl_easy_setopt(e[STALL], CURLOPT_TIMEOUT_MS, STALL_MS);
-  e[BULK] = new_transfer_p(HTTP3, &b[BULK], "/bytes/1048576");
-  e[TRICKLE] = new_transfer_p(HTTP3, &b[TRICKLE], "/trickle/30000/6/1500");
-  start = now_s();
+  e[IDLE] = h3(&b[IDLE], "/hang", relay.port);
+  e[BULK] = h3(&b[BULK], "/bytes/1048576", 0);
+  e[TRICKLE] = h3(&b[TRICKLE], "/trickle/30000/6/1500", 0);
   for(i = 0; i < N; i++)
     MOK(curl_multi_add_handle(m, e[i]));
   run(m, sel);
   CHECK_EQ(nended, N);
-  gap = spread(s, &datagrams);
+  relay_stop(&sink);
+  relay_stop(&relay);
+
   spent = ended_at[end_of(e[SILENCE])] - start;
   fprintf(stderr, "%s: %d datagrams to the silent port over %.0f ms; connect timeout after %.0f ms\n", name,
-          datagrams, gap * 1000, spent * 1000);
+          sink.datagrams, (sink.last - sink.first) * 1000, spent * 1000);
   printf("%s: connect to silence: %s, on time: %s, Initial sent again later: %s\n", name,
-         curl_easy_strerror(ended_rc[end_of(e[SILENCE])]),
-         spent > CONNECT_MS / 1000.0 - 0.005 && spent < CONNECT_MS / 1000.0 + 1 ? "yes" : "no",
-         gap > 0.3 ? "yes" : "no");
+         curl_easy_strerror(ended_rc[end_of(e[SILENCE])]), within(spent, CONNECT_MS / 1000.0, 1),
+         sink.last - sink.first > 0.3 ? "yes" : "no");
   spent = ended_at[end_of(e[STALL])] - start;
   printf("%s: silent mid-body: %s after %zu bytes, on time: %s\n", name, curl_easy_strerror(ended_rc[end_of(e[STALL])]),
-         b[STALL].len, spent > STALL_MS / 1000.0 - 0.005 && spent < STALL_MS / 1000.0 + 1 ? "yes" : "no");
+         b[STALL].len, within(spent, STALL_MS / 1000.0, 1));
+  spent = ended_at[end_of(e[IDLE])] - start;
+  fprintf(stderr, "%s: through the relay: ended after %.0f ms, %d datagrams from libcurl, the last after %.0f ms\n",
+          name, spent * 1000, relay.datagrams, (relay.last - start) * 1000);
+  /* libcurl pings at half the idle timeout after the last datagram it got,
+     and sending restarts the idle timer (RFC 9000, 10.1): it ends 1.5 idle
+     timeouts after the last answer, which came before the relay fell silent */
+  printf("%s: relay gone silent: %s, at QUIC's idle timeout: %s, probed meanwhile: %s\n", name,
+         ended_rc[end_of(e[IDLE])] == CURLE_OK ? "no error" : "an error",
+         within(spent, 1.5 * QUIC_IDLE_S, SILENT_AFTER_S + 3), relay.last - start > SILENT_AFTER_S + 0.3 ? "yes" : "no");
   for(i = BULK; i < N; i++)
     printf("%s: body of %zu: %s, %s\n", name, want[i], curl_easy_strerror(ended_rc[end_of(e[i])]),
            b[i].len == want[i] && !b[i].mismatch ? "whole" : "not whole");
@@ -173,7 +235,6 @@ static void loop(const char *name, select_fn sel)
     curl_easy_cleanup(e[i]);
   }
   MOK(curl_multi_cleanup(m));
-  close(s);
 }
 
 int main(void)
