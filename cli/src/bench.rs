@@ -20,6 +20,10 @@ struct Report {
     maxrss_kb: f64,
     stalled: bool,
     server_cpu_s: f64,
+    /// Idle transfers whose request was out when the clock started.
+    idle_in_place: f64,
+    /// Idle transfers that ended: lost, as the server holds them open.
+    idle_ended: f64,
 }
 
 #[derive(Clone)]
@@ -39,6 +43,10 @@ struct Cell {
     target: Target,
     /// Over HTTP/3 (QUIC) instead of HTTP/1.1.
     h3: bool,
+    /// Seconds a run may take, warm-up and counted phase each.
+    limit: u32,
+    /// One of the 50,000-transfer cells (`--large`).
+    large: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -57,11 +65,21 @@ const LOOPS: [&str; 5] = ["classic", "classic-tf", "wait", "poll", "epoll"];
 /// ±10% its single runs spread by, and its runs are short.
 const ALL_BUSY_WEIGHT: usize = 10;
 
-fn cells(quick: bool) -> Vec<Cell> {
+/// Issue 16's largest cells, where curlmux's loops may cost 1.2× the epoll loop.
+const LARGE: Target = Target { cpu: 1.2, wall: 1.2 };
+
+/// The matrix. `room`: the connections one process may hold; the largest
+/// cells shrink to it (in thousands) where the descriptor limit is lower.
+fn cells(quick: bool, room: u32) -> Vec<Cell> {
     let scale = |n: u32| if quick { (n / 10).max(10) } else { n };
+    let fit = |n: u32, busy: u32| n.min(room.saturating_sub(busy) / 1000 * 1000);
+    let limit = if quick { 20 } else { 30 };
+    // The large cells: long enough for stock's loops to show they stall.
+    let large_limit = if quick { 30 } else { 60 };
     let mut cells = Vec::new();
-    for idle in [0, 1000, 3000, 8000] {
+    for (idle, large) in [(0, false), (1000, false), (3000, false), (8000, false), (50_000, true)] {
         let idle = if quick { idle / 4 } else { idle };
+        let idle = if large { fit(idle, 20) } else { idle };
         cells.push(Cell {
             workload: "busy among idle",
             param: idle,
@@ -71,8 +89,14 @@ fn cells(quick: bool) -> Vec<Cell> {
             path: "/bytes/200".into(),
             weight: 1,
             // Issue 16: among 8,000 idle, as close to the epoll loop as that.
-            target: if idle >= 8000 { Target { cpu: 1.10, wall: 1.10 } } else { USUAL },
+            target: match idle {
+                _ if large => LARGE,
+                8000.. => Target { cpu: 1.10, wall: 1.10 },
+                _ => USUAL,
+            },
             h3: false,
+            limit: if large { large_limit } else { limit },
+            large,
         });
     }
     cells.push(Cell {
@@ -85,9 +109,12 @@ fn cells(quick: bool) -> Vec<Cell> {
         weight: if quick { 1 } else { ALL_BUSY_WEIGHT },
         target: USUAL,
         h3: false,
+        limit,
+        large: false,
     });
-    for c in [100, 1000, 4000, 8000] {
+    for (c, large) in [(100, false), (1000, false), (4000, false), (8000, false), (20_000, true)] {
         let c = if quick { c / 10 } else { c };
+        let c = if large { fit(c, 0) } else { c };
         cells.push(Cell {
             workload: "slow crowd",
             param: c,
@@ -96,8 +123,10 @@ fn cells(quick: bool) -> Vec<Cell> {
             concurrency: c,
             path: "/trickle/4000/4/1500".into(),
             weight: 1,
-            target: USUAL,
+            target: if large { LARGE } else { USUAL },
             h3: false,
+            limit: if large { large_limit } else { limit },
+            large,
         });
     }
     // Responses that start at scattered times: 5 × 400 B over 1 s after a
@@ -115,6 +144,8 @@ fn cells(quick: bool) -> Vec<Cell> {
             weight: 1,
             target: Target { cpu: 1.10, wall: USUAL.wall },
             h3: false,
+            limit,
+            large: false,
         });
     }
     // The busy cells again over HTTP/3, same targets. The idle crowd joins
@@ -123,6 +154,7 @@ fn cells(quick: bool) -> Vec<Cell> {
     // plain one: all busy runs 5,000, three times per repetition.
     let over_h3: Vec<Cell> = cells
         .iter()
+        .filter(|c| !c.large)
         .filter_map(|c| match c.workload {
             "busy among idle" => Some(Cell { workload: "busy among idle over HTTP/3", h3: true, ..c.clone() }),
             "all busy" => Some(Cell {
@@ -164,14 +196,7 @@ fn settle(server: u32, baseline: usize) {
     }
 }
 
-fn run_once(
-    client: &Path,
-    lib: Option<&Path>,
-    lp: &str,
-    server: &crate::local::Server,
-    cell: &Cell,
-    limit: u32,
-) -> Report {
+fn run_once(client: &Path, lib: Option<&Path>, lp: &str, server: &crate::local::Server, cell: &Cell) -> Report {
     let mut cmd = Command::new(client);
     cmd.args([lp, if cell.h3 { &server.h3 } else { &server.base }])
         .env("BENCH_CA", &server.ca)
@@ -179,7 +204,7 @@ fn run_once(
         .arg(cell.transfers.to_string())
         .arg(cell.concurrency.to_string())
         .arg(&cell.path)
-        .arg(limit.to_string())
+        .arg(cell.limit.to_string())
         .env_remove("LD_PRELOAD")
         .env_remove("CURLMUX_DEBUG");
     if let Some(lib) = lib {
@@ -201,6 +226,8 @@ fn run_once(
             "iterations" => r.iterations = v,
             "maxrss_kb" => r.maxrss_kb = v,
             "stalled" => r.stalled = v != 0.0,
+            "idle_in_place" => r.idle_in_place = v,
+            "idle_ended" => r.idle_ended = v,
             _ => {}
         }
     }
@@ -249,6 +276,11 @@ pub struct Options {
     /// That workload's cells alone, e.g. for many repetitions of one.
     #[arg(long, value_name = "WORKLOAD", value_parser = WORKLOADS)]
     only: Option<String>,
+    /// Also the largest cells: busy among 50,000 idle transfers and a slow
+    /// crowd of 20,000 (as root: raises the descriptor limits and widens
+    /// the local port range they need; about 20 minutes a repetition).
+    #[arg(long)]
+    large: bool,
     /// Every client loads DIR/libcurl.so.4 (e.g. ~/.cache/curlmux/libcurls/8.23.0/lib).
     #[arg(long, value_name = "DIR")]
     libcurl: Option<PathBuf>,
@@ -270,9 +302,27 @@ const WORKLOADS: [&str; 6] = [
 pub fn run(options: &Options) -> Result<(), String> {
     let quick = options.quick;
     let reps = options.reps.map_or(if quick { 1 } else { 3 }, |r| r as usize);
-    let limit: u32 = if quick { 20 } else { 30 };
     let only = options.only.as_deref();
-    let rig = crate::local::Rig::prepare(options.libcurl.as_deref(), "bench", "bench_client", CLIENT_SOURCE)?;
+    let chosen = |c: &Cell| only.is_none_or(|w| c.workload == w) && (options.large || !c.large);
+    let connections =
+        |room| cells(quick, room).iter().filter(|c| chosen(c)).map(|c| (c.idle + c.concurrency) as u64).max();
+    let wanted = connections(u32::MAX).unwrap_or(0);
+    let limit = crate::local::raise_fd_limit(wanted + crate::local::ROOM);
+    let room = limit.saturating_sub(crate::local::ROOM).min(u32::MAX as u64) as u32;
+    let held = (limit < wanted + crate::local::ROOM).then(|| {
+        format!(
+            "the descriptor limit ({limit}, not raisable here) holds the largest cells to {} connections, \
+             not the {wanted} they want",
+            connections(room).unwrap_or(0)
+        )
+    });
+    let rig = crate::local::Rig::prepare(
+        options.libcurl.as_deref(),
+        "bench",
+        "bench_client",
+        CLIENT_SOURCE,
+        connections(room).unwrap_or(0),
+    )?;
     let (lib, client, server) = (&rig.lib, &rig.client, &rig.server);
 
     let baseline = open_fds(server.pid());
@@ -283,8 +333,7 @@ pub fn run(options: &Options) -> Result<(), String> {
              (--libcurl ~/.cache/curlmux/libcurls/8.23.0/lib has it)"
         );
     }
-    let cells: Vec<Cell> =
-        cells(quick).into_iter().filter(|c| only.is_none_or(|w| c.workload == w) && (has_h3 || !c.h3)).collect();
+    let cells: Vec<Cell> = cells(quick, room).into_iter().filter(|c| chosen(c) && (has_h3 || !c.h3)).collect();
     if cells.is_empty() {
         return Err("bench: no cell to run".into());
     }
@@ -305,7 +354,7 @@ pub fn run(options: &Options) -> Result<(), String> {
                     progress.set_message(format!("{} {} {lp} {imp}", cell.workload, cell.param));
                     let preload = (imp == "curlmux").then_some(lib.as_path());
                     settle(server.pid(), baseline);
-                    let r = run_once(client, preload, lp, server, cell, limit);
+                    let r = run_once(client, preload, lp, server, cell);
                     progress.suspend(|| {
                         eprintln!(
                             "rep {} {} {} {lp} {imp}: {:.1} us/transfer, {:.2} s{}",
@@ -325,7 +374,10 @@ pub fn run(options: &Options) -> Result<(), String> {
     }
     progress.finish_and_clear();
     drop(rig);
-    report(&cells, &results, reps, limit);
+    if let Some(held) = &held {
+        println!("curlmux bench: {held}");
+    }
+    report(&cells, &results, reps);
     if let Some(file) = &options.plot {
         plot(file, &cells, &results)?;
         println!();
@@ -375,7 +427,7 @@ fn plot(file: &Path, cells: &[Cell], results: &Results) -> Result<(), String> {
 
 type Results<'a> = BTreeMap<(usize, &'a str, &'a str), Vec<Report>>;
 
-fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
+fn report(cells: &[Cell], results: &Results, reps: usize) {
     let med = |i: usize, lp: &str, imp: &str, f: fn(&Report) -> f64| -> f64 {
         results.get(&(i, lp, imp)).map_or(f64::NAN, |rs| median(rs.iter().map(f).collect()))
     };
@@ -435,7 +487,7 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
                 continue;
             }
             let m_stall = med(i, lp, "curlmux", |r| r.stalled as u8 as f64) > 0.0;
-            let stall = |s: bool| if s { format!(" (≥{limit}, stalled)") } else { String::new() };
+            let stall = |s: bool| if s { format!(" (≥{}, stalled)", cell.limit) } else { String::new() };
             println!(
                 "| {} | {} | {lp} | {s_cpu:.1} | {m_cpu:.1} | {:.2} | {:.2} | {s_wall:.2}{} | {m_wall:.2}{} | {:.2} | {s_rss:.1} / {m_rss:.1} | {server:.2} |",
                 cell.workload,
@@ -521,6 +573,32 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
             ));
         }
     }
+    // Nothing lost: every counted transfer ends well, every idle one is in
+    // place when the clock starts and stays. Stock's shortfalls are facts
+    // about stock, printed; curlmux's are misses.
+    let mut stock_short = Vec::new();
+    for ((i, lp, imp), runs) in results {
+        let cell = &cells[*i];
+        let failed = runs.iter().map(|r| r.failed).fold(0.0, f64::max);
+        let ended = runs.iter().map(|r| r.idle_ended).fold(0.0, f64::max);
+        let in_place = runs.iter().map(|r| r.idle_in_place).fold(f64::INFINITY, f64::min);
+        if failed == 0.0 && ended == 0.0 && in_place >= cell.idle as f64 {
+            continue;
+        }
+        let line = format!(
+            "{} {} {lp} {imp}: worst run {failed} failed, {ended} idle ended, {in_place} of {} idle in place",
+            cell.workload, cell.param, cell.idle
+        );
+        if *imp == "curlmux" { misses.push(line) } else { stock_short.push(line) }
+    }
+    if !stock_short.is_empty() {
+        println!();
+        println!("stock's runs that lost transfers or could not place the idle crowd in time:");
+        for line in stock_short {
+            println!("- {line}");
+        }
+    }
+    memory_per_idle(cells, results);
     println!();
     println!("where curlmux must cost nothing (≤ 1.05× stock):");
     for c in close {
@@ -533,6 +611,34 @@ fn report(cells: &[Cell], results: &Results, reps: usize, limit: u32) {
         println!("targets missed:");
         for m in misses {
             println!("- {m}");
+        }
+    }
+}
+
+/// Peak RSS above the I = 0 cell's, per idle transfer in place, for each
+/// loop through stock and through curlmux.
+fn memory_per_idle(cells: &[Cell], results: &Results) {
+    let med = |i: usize, lp: &str, imp: &str, f: fn(&Report) -> f64| -> f64 {
+        results.get(&(i, lp, imp)).map_or(f64::NAN, |rs| median(rs.iter().map(f).collect()))
+    };
+    let Some(zero) = cells.iter().position(|c| c.workload == "busy among idle" && c.idle == 0) else { return };
+    let crowds: Vec<usize> =
+        (0..cells.len()).filter(|&i| cells[i].workload == "busy among idle" && cells[i].idle > 0).collect();
+    if crowds.is_empty() {
+        return;
+    }
+    println!();
+    println!("memory per idle transfer (busy among idle: peak RSS above I = 0's, per idle transfer in place, KB):");
+    println!();
+    println!("| I | loop | stock | curlmux |");
+    println!("|---|---|---|---|");
+    for i in crowds {
+        for lp in LOOPS {
+            let per = |imp| {
+                let rss = med(i, lp, imp, |r| r.maxrss_kb) - med(zero, lp, imp, |r| r.maxrss_kb);
+                rss / med(i, lp, imp, |r| r.idle_in_place)
+            };
+            println!("| {} | {lp} | {:.1} | {:.1} |", cells[i].param, per("stock"), per("curlmux"));
         }
     }
 }

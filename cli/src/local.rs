@@ -13,28 +13,49 @@ pub struct Rig {
     pub client: PathBuf,
     pub server: Server,
     dir: PathBuf,
+    /// The local port range as it was, when the rig widened it.
+    ports: Option<String>,
 }
 
+const PORT_RANGE: &str = "/proc/sys/net/ipv4/ip_local_port_range";
+
+/// Descriptors a client needs besides its connections: libraries, pipes,
+/// epoll and timer descriptors, the server's listeners.
+pub const ROOM: u64 = 1024;
+
 impl Rig {
-    /// Applies `--libcurl DIR` (when given), raises the descriptor limit, builds the
-    /// client `name` from `source` and starts the server.
-    pub fn prepare(libcurl: Option<&Path>, command: &str, name: &str, source: &str) -> Result<Rig, String> {
+    /// Applies `--libcurl DIR` (when given), raises the descriptor limit
+    /// (to at least `connections` plus room), widens the local port range
+    /// when `connections` would not fit in it (both as root only; the
+    /// range is put back when dropped), builds the client `name` from
+    /// `source` and starts the server.
+    pub fn prepare(
+        libcurl: Option<&Path>,
+        command: &str,
+        name: &str,
+        source: &str,
+        connections: u64,
+    ) -> Result<Rig, String> {
         if let Some(dir) = libcurl {
             use_libcurl(dir, command)?;
         }
-        raise_fd_limit();
+        raise_fd_limit(connections + ROOM);
+        let ports = widen_port_range(connections + 1024)?;
         let lib = crate::preload::library()?;
         let dir = std::env::temp_dir().join(format!("curlmux-{command}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let client = build_client(&dir, name, source)?;
         let server = Server::start(&dir)?;
-        Ok(Rig { lib, client, server, dir })
+        Ok(Rig { lib, client, server, dir, ports })
     }
 }
 
 impl Drop for Rig {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(range) = &self.ports {
+            let _ = std::fs::write(PORT_RANGE, range);
+        }
     }
 }
 
@@ -113,16 +134,62 @@ fn use_libcurl(dir: &Path, command: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Raises this process's descriptor limit to its hard limit (children inherit it).
-fn raise_fd_limit() {
-    // SAFETY: plain getrlimit/setrlimit on our own process.
-    unsafe {
-        let mut lim: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+/// Raises this process's descriptor limit to its hard limit, and that to
+/// `need` (with `fs.nr_open`) where it is lower, which takes root with
+/// CAP_SYS_RESOURCE. Children, the server among them, inherit it. Returns
+/// the limit now in force, and says so when it stays below `need`.
+pub fn raise_fd_limit(need: u64) -> u64 {
+    let get = || {
+        // SAFETY: a zeroed rlimit is a valid value to fill in.
+        let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+        // SAFETY: getrlimit writes into the struct we own.
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+        lim
+    };
+    // SAFETY: setrlimit reads the struct we own.
+    let set = |lim: &libc::rlimit| unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, lim) } == 0;
+    let mut lim = get();
+    if lim.rlim_max < need {
+        let nr_open = "/proc/sys/fs/nr_open";
+        let max: u64 = std::fs::read_to_string(nr_open).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        if max < need {
+            let _ = std::fs::write(nr_open, need.to_string());
         }
+        let raised = libc::rlimit { rlim_cur: need, rlim_max: need };
+        if !set(&raised) {
+            eprintln!(
+                "descriptor limit: {need} wanted, the hard limit {} stays ({}; raising it takes CAP_SYS_RESOURCE)",
+                lim.rlim_max,
+                std::io::Error::last_os_error()
+            );
+        }
+        lim = get();
     }
+    lim.rlim_cur = lim.rlim_max;
+    set(&lim);
+    get().rlim_cur
+}
+
+/// Makes room for `need` connections from 127.0.0.1 to one server port by
+/// lowering the local port range's start (root only). Returns the range as
+/// it was when it changed it.
+fn widen_port_range(need: u64) -> Result<Option<String>, String> {
+    let was = std::fs::read_to_string(PORT_RANGE).map_err(|e| format!("{PORT_RANGE}: {e}"))?;
+    let mut bounds = was.split_whitespace().filter_map(|v| v.parse::<u64>().ok());
+    let (Some(low), Some(high)) = (bounds.next(), bounds.next()) else {
+        return Err(format!("{PORT_RANGE}: cannot read {was:?}"));
+    };
+    if high + 1 - low >= need {
+        return Ok(None);
+    }
+    let start = (high + 1).saturating_sub(need).max(1024);
+    if high + 1 - start < need {
+        return Err(format!("{need} connections to one port do not fit in local ports 1024–{high}"));
+    }
+    std::fs::write(PORT_RANGE, format!("{start} {high}"))
+        .map_err(|e| format!("{need} connections need local ports {start}–{high}: {PORT_RANGE}: {e}"))?;
+    eprintln!("local port range {low}–{high} widened to {start}–{high} for this run");
+    Ok(Some(was))
 }
 
 /// A progress bar on standard error over `len` steps of `unit`; hidden when

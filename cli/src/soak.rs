@@ -48,7 +48,7 @@ pub struct Options {
 
 pub fn run(options: &Options) -> Result<(), String> {
     let &Options { transfers, concurrency, seed, stock, .. } = options;
-    let rig = crate::local::Rig::prepare(options.libcurl.as_deref(), "soak", "soak_client", CLIENT_SOURCE)?;
+    let rig = crate::local::Rig::prepare(options.libcurl.as_deref(), "soak", "soak_client", CLIENT_SOURCE, 0)?;
     let (lib, server) = (&rig.lib, &rig.server);
     // Bound, never listening: connections to it are refused at once.
     let closed = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
