@@ -195,7 +195,18 @@ static void faults(enum loop l)
     say(l, "%s: %s, %zu bytes, %s\n", what[i], curl_easy_strerror(ends[end_of(e[i])].rc),
                 bi->len, late > -0.005 && late < 1.0 ? "on time" : "not on time");
   }
-  say(l, "%s: %s\n", what[RESET], curl_easy_strerror(ends[end_of(e[RESET])].rc));
+  {
+    /* libcurl's answer to a reset stream depends on whether body bytes came
+       first (lib/vquic, the ngtcp2 filter: bytecount ? PARTIAL_FILE : HTTP3),
+       and that on timing: check the pair, print the verdict. */
+    CURLcode rc = ends[end_of(e[RESET])].rc;
+    CURLcode want = b[RESET].len ? CURLE_PARTIAL_FILE : CURLE_HTTP3;
+    fprintf(stderr, "%s: reset stream after %zu bytes: %s\n", loop_names[l], b[RESET].len, curl_easy_strerror(rc));
+    if(rc == want)
+      say(l, "%s: as libcurl answers a reset after the bytes that came\n", what[RESET]);
+    else
+      say(l, "%s: %s after %zu bytes\n", what[RESET], curl_easy_strerror(rc), b[RESET].len);
+  }
   say(l, "%s: %s, %zu bytes\n", what[GOOD], curl_easy_strerror(ends[end_of(e[GOOD])].rc),
               b[GOOD].len);
   say(l, "removed mid-body after %s bytes\n", b[REMOVED].len > 0 && b[REMOVED].len < 100000 ? "some" : "not some");
