@@ -598,7 +598,7 @@ fn report(cells: &[Cell], results: &Results, reps: usize) {
             println!("- {line}");
         }
     }
-    memory_per_idle(cells, results);
+    memory_per_idle(cells, &med);
     println!();
     println!("where curlmux must cost nothing (≤ 1.05× stock):");
     for c in close {
@@ -615,12 +615,12 @@ fn report(cells: &[Cell], results: &Results, reps: usize) {
     }
 }
 
+/// The median of a cell's runs of one loop and implementation.
+type Median<'a> = dyn Fn(usize, &str, &str, fn(&Report) -> f64) -> f64 + 'a;
+
 /// Peak RSS above the I = 0 cell's, per idle transfer in place, for each
 /// loop through stock and through curlmux.
-fn memory_per_idle(cells: &[Cell], results: &Results) {
-    let med = |i: usize, lp: &str, imp: &str, f: fn(&Report) -> f64| -> f64 {
-        results.get(&(i, lp, imp)).map_or(f64::NAN, |rs| median(rs.iter().map(f).collect()))
-    };
+fn memory_per_idle(cells: &[Cell], med: &Median) {
     let Some(zero) = cells.iter().position(|c| c.workload == "busy among idle" && c.idle == 0) else { return };
     let crowds: Vec<usize> =
         (0..cells.len()).filter(|&i| cells[i].workload == "busy among idle" && cells[i].idle > 0).collect();
