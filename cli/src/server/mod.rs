@@ -83,13 +83,13 @@ pub struct Listening {
 /// serves `root` when given; the certificate is written to `ca`.
 pub async fn serve(port: u16, root: Option<PathBuf>, ca: PathBuf) -> std::io::Result<Listening> {
     let root = Arc::new(root);
-    let plain = TcpListener::bind(("127.0.0.1", port)).await?;
-    let tls = TcpListener::bind(("127.0.0.1", 0)).await?;
-    let push = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let plain = listen(SocketAddr::from(([127, 0, 0, 1], port)))?;
+    let tls = listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let push = listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
     let certificate = Certificate::new(&ca)?;
     let acceptor = certificate.tcp_acceptor()?;
     let quic = h3::endpoint(&certificate, tls.local_addr()?)?;
-    let (quiet, silent_udp) = quiet_pair().await?;
+    let (quiet, silent_udp) = quiet_pair()?;
     let listening = Listening {
         plain: plain.local_addr()?,
         tls: tls.local_addr()?,
@@ -113,12 +113,25 @@ pub async fn serve(port: u16, root: Option<PathBuf>, ca: PathBuf) -> std::io::Re
     Ok(listening)
 }
 
+/// Connections the kernel may hold for accept (it caps this at
+/// net.core.somaxconn). tokio's 1,024 overflowed when a thousand clients
+/// connected at once, and each dropped connect came back a second later.
+const BACKLOG: u32 = 65_535;
+
+/// A TCP listener on `addr` with the [`BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// A TCP listener and a UDP socket on the same free port number.
-async fn quiet_pair() -> std::io::Result<(TcpListener, std::net::UdpSocket)> {
+fn quiet_pair() -> std::io::Result<(TcpListener, std::net::UdpSocket)> {
     let mut last = None;
     for _ in 0..50 {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
-        match TcpListener::bind(udp.local_addr()?).await {
+        match listen(udp.local_addr()?) {
             Ok(tcp) => return Ok((tcp, udp)),
             Err(e) => last = Some(e),
         }
