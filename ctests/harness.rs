@@ -364,6 +364,7 @@ ctests!(
         faults,
         many_transfers,
         fdset_3000,
+        fdset_few_high,
         event_loop_1000,
         threads_shared,
         threads_per_thread,

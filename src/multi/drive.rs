@@ -16,7 +16,7 @@ use super::{Call, Multi, Notice, State};
 use crate::debug::trace;
 use crate::engine::{CURLMNOTIFY_EASY_DONE, CURLMNOTIFY_INFO_READ, Happened};
 use crate::error::{Error, Result};
-use crate::reactor::{Event, Ready};
+use crate::reactor::{self, Event, Ready};
 
 /// Rounds of "drain readiness, act, run timers" one perform may do while
 /// each round still finds work; enough for connect → send → receive on loopback.
@@ -112,6 +112,14 @@ impl Multi {
     /// asked at the next call that may drive transfers (`catch_up`).
     pub(super) fn steer(&self, state: &mut State) {
         match state.walk.decide(state.books.attached(), !self.app.drives()) {
+            // Walking, fdset would name libcurl's sockets, which libcurl's
+            // fdset skips past FD_SETSIZE: a select loop with a descriptor
+            // limit above it never walks. Read here, where a walk starts,
+            // not at every fdset.
+            Some(true) if state.walk.is_selecting() && !reactor::fd_limit_within_fd_setsize() => {
+                trace!("walk: refused, the descriptor limit passes FD_SETSIZE");
+                state.walk.refuse();
+            }
             Some(true) => {
                 trace!("walk: on, {} attached", state.books.attached());
                 self.reactor.pause();

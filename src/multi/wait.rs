@@ -82,8 +82,10 @@ impl Multi {
         self.sweep_only_while_running(&held.state);
         let state = &mut held.state;
         let complete = sets.write.is_some() && sets.exc.is_some();
-        // Once forbidden, the walk never comes back: no getrlimit per call.
-        if !state.walk.is_forbidden() && (!complete || !reactor::fd_limit_within_fd_setsize()) {
+        // The descriptor limit (a syscall) matters only to a walk: read it
+        // while walking, and where one would start (steer), not per call.
+        state.walk.fdset_asked();
+        if !state.walk.is_forbidden() && (!complete || (state.walk.is_on() && !reactor::fd_limit_within_fd_setsize())) {
             self.stop_walking(state);
         }
         let mut max_fd = -1;

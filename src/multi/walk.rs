@@ -27,6 +27,9 @@ pub struct Walk {
     /// Something needs the socket wishes kept live: the application drives
     /// with its own callbacks or socket_action, or polls the epoll fd itself.
     forbidden: bool,
+    /// A select loop asks curl_multi_fdset, which names libcurl's sockets
+    /// while walking: a walk may start only where none can pass FD_SETSIZE.
+    selecting: bool,
 }
 
 impl Walk {
@@ -36,7 +39,7 @@ impl Walk {
     /// jittered crowd of 100, 1,300 reads that found nothing). Never where
     /// the engine cannot walk (`allowed` false).
     pub fn new(allowed: bool) -> Walk {
-        Walk { on: false, share: ENTER, waited: 0, forbidden: !allowed }
+        Walk { on: false, share: ENTER, waited: 0, forbidden: !allowed, selecting: false }
     }
 
     pub fn is_on(&self) -> bool {
@@ -69,6 +72,22 @@ impl Walk {
     /// From now on, never walk.
     pub fn forbid(&mut self) {
         self.forbidden = true;
+    }
+
+    /// curl_multi_fdset was asked: a walk must suit a select loop from now on.
+    pub fn fdset_asked(&mut self) {
+        self.selecting = true;
+    }
+
+    pub fn is_selecting(&self) -> bool {
+        self.selecting
+    }
+
+    /// The walk `decide` just started may not run (nothing was paused for it
+    /// yet): never walk.
+    pub fn refuse(&mut self) {
+        self.forbidden = true;
+        self.on = false;
     }
 
     /// Whether to walk with `attached` transfers; Some(new) when that changed.
@@ -136,5 +155,15 @@ mod tests {
         assert_eq!(walk.decide(10, true), Some(true));
         walk.forbid();
         assert_eq!(walk.decide(10, true), Some(false));
+    }
+
+    #[test]
+    fn a_refused_start_is_for_good() {
+        let mut walk = Walk::new(true);
+        assert_eq!(walk.decide(10, true), Some(true));
+        walk.refuse();
+        assert!(!walk.is_on());
+        settle(&mut walk, 10, 10);
+        assert_eq!(walk.decide(10, true), None);
     }
 }
