@@ -40,7 +40,7 @@ int main(void)
   static CURL *easy[N];
   struct rlimit lim;
   CURLM *m;
-  int i, running = 0;
+  int i;
 
   harness_init();
   CHECK_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
@@ -56,31 +56,7 @@ int main(void)
     curl_easy_setopt(easy[i], CURLOPT_SOCKOPTFUNCTION, note_socket);
     MOK(curl_multi_add_handle(m, easy[i]));
   }
-  MOK(curl_multi_perform(m, &running));
-  while(running) {
-    fd_set r, w, x;
-    int maxfd = -1, rc;
-    long t = -1;
-    struct timeval tv;
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&x);
-    MOK(curl_multi_fdset(m, &r, &w, &x, &maxfd));
-    MOK(curl_multi_timeout(m, &t));
-    if(t < 0 || t > CAP_MS)
-      t = CAP_MS;
-    tv.tv_sec = t / 1000;
-    tv.tv_usec = (t % 1000) * 1000;
-    rc = select(maxfd + 1, &r, &w, &x, &tv);
-    CHECK(rc >= 0);
-    if(rc == 0 && t == CAP_MS) {
-      fprintf(stderr, "stall: select slept %d ms with %d transfers running\n", CAP_MS, running);
-      return 1;
-    }
-    MOK(curl_multi_perform(m, &running));
-    drain_messages(m, on_done);
-  }
-  drain_messages(m, on_done);
+  run_select_without_stall(m, CAP_MS, on_done);
   for(i = 0; i < N; i++) {
     MOK(curl_multi_remove_handle(m, easy[i]));
     curl_easy_cleanup(easy[i]);

@@ -274,4 +274,38 @@ static inline int drain_messages(CURLM *m, void (*on_done)(CURL *, CURLcode))
   return n;
 }
 
+/* A classic fdset + select loop honouring curl_multi_timeout, capped at
+   cap_ms as loops do, until no transfer runs. A select that sleeps its
+   whole cap, nothing seen, while transfers run has slept through work (a
+   stall): the test fails there. */
+static inline void run_select_without_stall(CURLM *m, long cap_ms, void (*on_done)(CURL *, CURLcode))
+{
+  int running = 0;
+  MOK(curl_multi_perform(m, &running));
+  while(running) {
+    fd_set r, w, x;
+    int maxfd = -1, rc;
+    long t = -1;
+    struct timeval tv;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&x);
+    MOK(curl_multi_fdset(m, &r, &w, &x, &maxfd));
+    MOK(curl_multi_timeout(m, &t));
+    if(t < 0 || t > cap_ms)
+      t = cap_ms;
+    tv.tv_sec = t / 1000;
+    tv.tv_usec = (t % 1000) * 1000;
+    rc = select(maxfd + 1, &r, &w, &x, &tv);
+    CHECK(rc >= 0);
+    if(rc == 0 && t == cap_ms) {
+      fprintf(stderr, "stall: select slept %ld ms with %d transfers running\n", cap_ms, running);
+      exit(1);
+    }
+    MOK(curl_multi_perform(m, &running));
+    drain_messages(m, on_done);
+  }
+  drain_messages(m, on_done);
+}
+
 #endif
