@@ -371,6 +371,7 @@ ctests!(
         busy_then_crowd,
         running_out,
         near_timers,
+        doh_after_walk,
     ],
     http3: [h3_deadlines],
 );

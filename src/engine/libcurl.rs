@@ -99,6 +99,19 @@ impl LibCurl {
         self.version_num < 0x080400
     }
 
+    /// libcurl's walk (`curl_multi_perform`, and so `curl_multi_socket_all`)
+    /// drops timers that come due while it walks. It runs every transfer with
+    /// one `now` that moves on whenever a transfer starts, leaves the pending
+    /// queue or follows a redirect, then discards every timer due by that
+    /// `now`, also one set during the walk for a transfer it already ran.
+    /// Before 8.15 a wake-up is such a timer (since, a "dirty" mark): a DoH
+    /// parent whose probes answered later in the walk waits for its own
+    /// timeout. 7.73 (curl a2c85bb8e4) to 8.17; 8.18 discards only what was
+    /// due when the walk began (2de22a00c7).
+    pub fn walk_drops_wakeups(&self) -> bool {
+        (0x074900..0x081200).contains(&self.version_num)
+    }
+
     /// Whether a paused transfer may go unseen in its socket wishes: 8.10 to
     /// 8.12 (the same `last_poll` record as for `can_walk`) keep a transfer
     /// paused by its read callback wished writable, and report a receive

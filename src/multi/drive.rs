@@ -21,6 +21,8 @@ use crate::reactor::{self, Event, Ready};
 /// Rounds of "drain readiness, act, run timers" one perform may do while
 /// each round still finds work; enough for connect → send → receive on loopback.
 const MAX_ROUNDS: usize = 4;
+/// Rounds of running due timers before a walk that drops wake-ups.
+const MAX_DUE_ROUNDS: usize = 4;
 /// Events taken from the reactor per round.
 pub(super) const EVENTS_PER_ROUND: usize = 1024;
 /// How soon after one of its timers fired a libcurl that may lose timeouts
@@ -58,10 +60,36 @@ impl Multi {
     /// which also reports every socket change the walk made (libcurl's
     /// perform does not always).
     fn run_parked(&self, state: &mut State) -> Result<()> {
-        let outcome = self.engine.run_all();
+        let outcome = self.run_every_transfer(state);
         self.collect(state);
         self.deadline.set(self.engine.timeout()?);
         outcome
+    }
+
+    /// Runs every transfer once (`curl_multi_socket_all`). Where libcurl's
+    /// walk drops the wake-ups that come while it walks (engine/libcurl.rs),
+    /// what moves its clock on goes first: transfers due to start, leave the
+    /// pending queue or follow a redirect have timers due at once, and
+    /// socket_action runs the timers it takes. The walk can still move its
+    /// clock itself (a connection it completes releases the transfers
+    /// waiting for it), so a sweep comes within SWEEP_EVERY while transfers
+    /// run: a transfer whose wake-up was dropped waits for that at most, not
+    /// for its own timeout.
+    fn run_every_transfer(&self, state: &State) -> Result<()> {
+        if !self.engine.lib().walk_drops_wakeups() {
+            return self.engine.run_all();
+        }
+        // A transfer started there may add DoH probes, due at once in turn.
+        for _ in 0..MAX_DUE_ROUNDS {
+            if self.engine.timeout()? != Some(Duration::ZERO) {
+                break;
+            }
+            self.engine.timeout_expired()?;
+        }
+        if state.books.running() > 0 {
+            self.deadline.check_within(SWEEP_EVERY);
+        }
+        self.engine.run_all()
     }
 
     /// Runs `body` under the lock; then, the lock released, hands out the
@@ -154,7 +182,7 @@ impl Multi {
         if !std::mem::take(&mut state.stale) {
             return Ok(());
         }
-        let outcome = self.engine.run_all();
+        let outcome = self.run_every_transfer(state);
         self.collect(state);
         self.park_unwatched(state);
         self.deadline.set(self.engine.timeout()?);
@@ -264,7 +292,7 @@ impl Multi {
     /// CHECK_TIMEOUTS_WITHIN.
     fn expire(&self, state: &mut State, due: Due) -> Result<()> {
         if due.check {
-            let outcome = self.engine.run_all();
+            let outcome = self.run_every_transfer(state);
             self.deadline.set(self.engine.timeout()?);
             return outcome;
         }

@@ -30,7 +30,8 @@
 //! - `/echo`: the request's body, once all of it has arrived.
 //! - `/jitter/MS/...`: the endpoint `...` after a pseudo-random 0 to MS
 //!   (one fixed sequence per server, so runs compare like for like).
-//! - `/dns-query`: DNS over HTTPS that answers every query NXDOMAIN.
+//! - `/dns-query`: DNS over HTTPS that answers every query NXDOMAIN;
+//!   `/delay/MS/dns-query` answers after MS.
 //! - `/files/PATH`: the file PATH under the directory given to [`serve`]
 //!   (git's dumb HTTP transport reads a repository this way).
 
@@ -270,6 +271,12 @@ async fn handle<B: hyper::body::Body>(
         return Ok(static_file(root, file).await);
     }
     if path == "/dns-query" {
+        return Ok(nxdomain(req).await);
+    }
+    if let Some(ms) =
+        path.strip_prefix("/delay/").and_then(|p| p.strip_suffix("/dns-query")).and_then(|ms| ms.parse().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
         return Ok(nxdomain(req).await);
     }
     if path == "/echo" {
