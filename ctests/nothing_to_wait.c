@@ -1,6 +1,7 @@
 /* "Nothing to wait for", as libcurl answers it: curl_multi_fdset's maxfd is
    -1 for an easy added but never driven and for a finished transfer whose
-   easy is still attached, and curl_multi_wait then returns at once. And the
+   easy is still attached, and curl_multi_wait then returns at once (also in
+   a perform + wait loop that waits once more after the last transfer). And the
    descriptors fdset hands out go back to curl_multi_socket_action: pycurl's
    own test driver runs transfers that way (socket and timer callbacks set,
    socket_action(TIMEOUT), fdset, select, socket_action on each ready
@@ -133,6 +134,25 @@ int main(void)
   t0 = now_s();
   MOK(curl_multi_wait(m, NULL, 0, 2000, &numfds));
   printf("curl_multi_wait(2000 ms) then returns at once: %d, numfds %d\n", now_s() - t0 < 1.0, numfds);
+  MOK(curl_multi_remove_handle(m, e));
+  curl_easy_cleanup(e);
+  MOK(curl_multi_cleanup(m));
+
+  /* PHP's loop (curl_multi_exec, then curl_multi_select, which is
+     curl_multi_wait, while anything runs) waits once more after the last
+     transfer ended. A small multi that never asked fdset is one libcurl's
+     own walk drives under curlmux: the wait must still be curl_multi_wait's. */
+  m = curl_multi_init();
+  e = new_transfer(&b, "/bytes/10");
+  MOK(curl_multi_add_handle(m, e));
+  do {
+    MOK(curl_multi_perform(m, &running));
+    t0 = now_s();
+    MOK(curl_multi_wait(m, NULL, 0, 2000, &numfds));
+  } while(running);
+  CHECK_EQ(b.len, (size_t)10);
+  printf("perform + wait loop: the wait after the last transfer ended returns at once: %d, numfds %d\n",
+         now_s() - t0 < 1.0, numfds);
   MOK(curl_multi_remove_handle(m, e));
   curl_easy_cleanup(e);
   MOK(curl_multi_cleanup(m));

@@ -5,7 +5,7 @@
 //! trampolines that report to an [`EngineSink`], and reading libcurl's
 //! completion messages. Must not know about epoll or the registry.
 //!
-//! The walk (`curl_multi_perform`, `curl_multi_poll`, `curl_multi_fdset` on
+//! The walk (`curl_multi_perform`, `_wait`, `_poll`, `_fdset` on
 //! the engine) reports no socket interest changes in 7.88: whoever walks
 //! must not trust the socket wishes until [`Engine::run_all`] brought them
 //! up to date. `curl_multi_socket_all` re-enters curlmux's exported
@@ -256,17 +256,17 @@ impl Engine {
         Error::check(unsafe { (self.lib.multi_perform)(self.handle, &mut running) })
     }
 
-    /// libcurl's own poll on every transfer's sockets and `extra`, at most
-    /// `timeout_ms` and at most until its next timeout (it sleeps also with
-    /// no socket to watch, where its wait would return at once); the number
-    /// of descriptors with events.
-    pub fn poll(&self, extra: &mut [curl_waitfd], timeout_ms: c_int) -> Result<c_int> {
+    /// libcurl's own wait on every transfer's sockets and `extra`, at most
+    /// `timeout_ms` and at most until its next timeout; the number of
+    /// descriptors with events. `poll`: curl_multi_poll, which sleeps also
+    /// with no socket to watch, where curl_multi_wait returns at once.
+    pub fn wait(&self, extra: &mut [curl_waitfd], timeout_ms: c_int, poll: bool) -> Result<c_int> {
         let mut numfds = 0;
         let n = c_uint::try_from(extra.len()).map_err(|_| Error::BadFunctionArgument)?;
-        // Only a walk polls, and only a libcurl with curl_multi_poll walks.
-        let poll = self.lib.newer.multi_poll.ok_or(Error::Internal)?;
+        // Only a walk waits here, and only a libcurl with curl_multi_poll walks.
+        let wait = if poll { self.lib.newer.multi_poll.ok_or(Error::Internal)? } else { self.lib.multi_wait };
         // SAFETY: `handle` is live; `extra` holds `n` initialised entries.
-        Error::check(unsafe { poll(self.handle, extra.as_mut_ptr(), n, timeout_ms, &mut numfds) })?;
+        Error::check(unsafe { wait(self.handle, extra.as_mut_ptr(), n, timeout_ms, &mut numfds) })?;
         Ok(numfds)
     }
 

@@ -200,9 +200,11 @@ impl Multi {
         }
     }
 
-    /// Walking, the wait is libcurl's own poll (the reactor's socket wishes
-    /// may be stale), with the wakeup descriptor for curl_multi_poll. The lock
-    /// stays held: libcurl's poll reads the transfers.
+    /// Walking, the wait is libcurl's own (the reactor's socket wishes may be
+    /// stale), with the wakeup descriptor for curl_multi_poll: its
+    /// curl_multi_wait for curl_multi_wait, which returns at once with nothing
+    /// to wait on, and its curl_multi_poll for the waits that sleep then. The
+    /// lock stays held: libcurl's wait reads the transfers.
     fn walk_wait(
         &self,
         state: &mut State,
@@ -232,7 +234,7 @@ impl Multi {
             _ => extra,
         };
         let start = Instant::now();
-        let mut ready = self.engine.poll(fds, timeout_ms)?;
+        let mut ready = self.engine.wait(fds, timeout_ms, kind != WaitKind::Wait)?;
         // libcurl's poll ends early, with nothing ready, when its own next
         // timeout comes (by its clock, which may run ahead of the deadline's).
         let early = start.elapsed() < Duration::from_millis(timeout_ms.max(0) as u64);
