@@ -63,13 +63,20 @@ enum Deferred {
     /// Only without callbacks of the application, which the removal might call.
     Fail(*mut CURL, CURLcode),
     /// Its socket stopped being wished readable (or, on libcurl 8.10 to
-    /// 8.12, changed at all), or the app paused it (books.park).
+    /// 8.12, changed at all).
     Park(*mut CURL),
     /// Its socket stopped being wished writable: parked if its upload is
     /// unfinished (paused, or rate-limited).
     ParkIfSending(*mut CURL),
-    /// This transfer's socket gained interest, or the app unpaused it.
+    /// Its socket, wished writable only, was given up: parked if it is still
+    /// running with its request sent (its response paused by the write
+    /// callback in the same call, or it waits with no socket of its own).
+    ParkIfStarted(*mut CURL),
+    /// This transfer's socket gained interest.
     Unpark(*mut CURL),
+    /// The app paused it in some direction (true) or unpaused it
+    /// (curl_easy_pause): parked until then, whatever its socket does.
+    Paused(*mut CURL, bool),
 }
 
 // SAFETY: the easy pointers are only compared and handed back to libcurl.
@@ -236,7 +243,13 @@ impl Multi {
                         state.books.park(easy);
                     }
                 }
+                Deferred::ParkIfStarted(easy) => {
+                    if state.books.is_running(easy) && self.engine.request_sent(easy) {
+                        state.books.park(easy);
+                    }
+                }
                 Deferred::Unpark(easy) => state.books.unpark(easy),
+                Deferred::Paused(easy, paused) => state.books.set_paused(easy, paused),
             }
         }
     }
@@ -332,7 +345,7 @@ impl Multi {
     /// thread, inside callbacks too: the books learn it at the next call.
     pub fn easy_paused(&self, easy: *mut CURL, paused: bool) {
         if !self.inherited() {
-            self.defer(if paused { Deferred::Park(easy) } else { Deferred::Unpark(easy) });
+            self.defer(Deferred::Paused(easy, paused));
         }
     }
 
@@ -559,11 +572,21 @@ impl EngineSink for Multi {
             Ok(Change::Narrowed { owner, .. }) if self.engine.lib().hides_pauses() => {
                 self.defer(Deferred::Park(owner as *mut CURL))
             }
-            Ok(Change::Widened) if self.engine.lib().hides_pauses() => self.defer(Deferred::Park(easy)),
+            Ok(Change::Widened | Change::WriteForRead { .. }) if self.engine.lib().hides_pauses() => {
+                self.defer(Deferred::Park(easy))
+            }
             // Done sending (the request, or the whole upload) drops writing
-            // too: only an unfinished upload counts as paused that way.
-            Ok(Change::Narrowed { owner, read: true }) => self.defer(Deferred::Park(owner as *mut CURL)),
-            Ok(Change::Narrowed { owner, read: false }) => self.defer(Deferred::ParkIfSending(owner as *mut CURL)),
+            // too, often for reading: only an unfinished upload counts as
+            // paused that way (8.19 and later wish a paused upload readable).
+            Ok(Change::Narrowed { owner, read: true, .. }) => self.defer(Deferred::Park(owner as *mut CURL)),
+            // Sending, then nothing: the request went out and the response
+            // came and was paused, all in one call, on a fresh connection.
+            Ok(Change::Narrowed { owner, read: false, gone: true }) => {
+                self.defer(Deferred::ParkIfStarted(owner as *mut CURL))
+            }
+            Ok(Change::Narrowed { owner, read: false, gone: false } | Change::WriteForRead { owner }) => {
+                self.defer(Deferred::ParkIfSending(owner as *mut CURL))
+            }
             Ok(Change::Widened) => self.defer(Deferred::Unpark(easy)),
             Ok(Change::Same) => {}
             Err(e) => {

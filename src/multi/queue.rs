@@ -30,8 +30,19 @@ struct Transfer {
     generation: u64,
     done: bool,
     queued: bool,
+    /// libcurl stopped waiting on its socket while it runs (the socket sink
+    /// in mod.rs infers it from the wishes).
     parked: bool,
+    /// The application paused it with curl_easy_pause and has not unpaused it.
+    paused: bool,
     slot: Slot,
+}
+
+impl Transfer {
+    /// Run at every perform: parked or paused, and running.
+    fn walked(&self) -> bool {
+        !self.done && (self.parked || self.paused)
+    }
 }
 
 #[derive(Default)]
@@ -94,21 +105,30 @@ impl Books {
     /// Marks a running transfer parked: libcurl stopped waiting on its
     /// socket while it still runs (paused, or waiting on something else).
     pub fn park(&mut self, easy: *mut CURL) {
-        if let Some(t) = self.transfers.get_mut(&(easy as usize))
-            && !t.done
-            && !std::mem::replace(&mut t.parked, true)
-        {
-            self.parked += 1;
-        }
+        self.update(easy, |t| t.parked = true);
     }
 
-    /// Its socket is waited on again.
+    /// Its socket is waited on again: parked no longer, unless the
+    /// application paused it.
     pub fn unpark(&mut self, easy: *mut CURL) {
-        if let Some(t) = self.transfers.get_mut(&(easy as usize))
-            && std::mem::replace(&mut t.parked, false)
-        {
-            self.parked -= 1;
-        }
+        self.update(easy, |t| t.parked = false);
+    }
+
+    /// The application paused it (true), or unpaused it: then it is neither
+    /// paused nor parked until its socket says otherwise.
+    pub fn set_paused(&mut self, easy: *mut CURL, paused: bool) {
+        self.update(easy, |t| {
+            t.paused = paused;
+            t.parked &= paused;
+        });
+    }
+
+    /// Changes a transfer's flags, keeping the count of walked ones.
+    fn update(&mut self, easy: *mut CURL, change: impl FnOnce(&mut Transfer)) {
+        let Some(t) = self.transfers.get_mut(&(easy as usize)) else { return };
+        let before = t.walked();
+        change(t);
+        self.parked = self.parked + t.walked() as usize - before as usize;
     }
 
     /// Messages waiting for `info_read`.
@@ -127,7 +147,8 @@ impl Books {
         } else {
             Slot(Box::new(msg))
         };
-        let transfer = Transfer { generation: self.generations, done: false, queued: false, parked: false, slot };
+        let transfer =
+            Transfer { generation: self.generations, done: false, queued: false, parked: false, paused: false, slot };
         if let Some(old) = self.transfers.insert(easy as usize, transfer) {
             // libcurl refuses an easy already added; were it not, its counts go and its slot is kept.
             self.forget(old);
@@ -144,7 +165,7 @@ impl Books {
 
     fn forget(&mut self, t: Transfer) {
         self.done -= t.done as usize;
-        self.parked -= t.parked as usize;
+        self.parked -= t.walked() as usize;
         self.queued -= t.queued as usize;
         self.retired.push_back(t.slot);
         if self.retired.len() > RETIRED_SLOTS + 1 {
@@ -160,9 +181,10 @@ impl Books {
         if t.done {
             return false;
         }
+        self.parked -= t.walked() as usize;
+        (t.parked, t.paused) = (false, false);
         t.done = true;
         t.queued = true;
-        self.parked -= std::mem::take(&mut t.parked) as usize;
         self.done += 1;
         self.queued += 1;
         let msg = &mut *t.slot.0;
@@ -278,6 +300,28 @@ mod tests {
         b.park(easy(2));
         b.detach(easy(2));
         assert!(!b.any_parked(), "nor a removed one");
+    }
+
+    #[test]
+    fn a_paused_transfer_stays_parked_until_unpaused() {
+        let mut b = Books::default();
+        b.attach(easy(1));
+        b.set_paused(easy(1), true);
+        b.park(easy(1));
+        b.unpark(easy(1));
+        assert!(b.any_parked(), "its socket wished again does not end the pause");
+        b.set_paused(easy(1), false);
+        assert!(!b.any_parked(), "unpaused");
+        b.set_paused(easy(1), true);
+        b.complete(easy(1), 0);
+        assert!(!b.any_parked(), "finished");
+        b.attach(easy(2));
+        b.park(easy(2));
+        b.set_paused(easy(2), false);
+        assert!(!b.any_parked(), "unpausing ends a park too");
+        b.set_paused(easy(2), true);
+        b.detach(easy(2));
+        assert!(!b.any_parked(), "removed");
     }
 
     #[test]

@@ -106,13 +106,19 @@ impl Sockets {
 /// How a socket's new interest compares with its last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// A direction was dropped and none added (`read`: reading among them);
-    /// the owner of the earlier interest.
+    /// A direction was dropped and none added (`read`: reading among them;
+    /// `gone`: none is left, the socket is no longer watched); the owner of
+    /// the earlier interest.
     Narrowed {
         owner: usize,
         read: bool,
+        gone: bool,
     },
-    /// A new socket, or a direction added (another may have been dropped).
+    /// Writing dropped and reading added; the owner of the earlier interest.
+    WriteForRead {
+        owner: usize,
+    },
+    /// A new socket, or a direction added (reading may have been dropped).
     Widened,
     Same,
 }
@@ -168,9 +174,11 @@ impl Reactor {
         sockets.count += before.is_none() as usize;
         let change = match before {
             None => Change::Widened,
-            Some(b) if (interest.read && !b.interest.read) || (interest.write && !b.interest.write) => Change::Widened,
+            Some(b) if interest.write && !b.interest.write => Change::Widened,
+            Some(b) if interest.read && !b.interest.read && b.interest.write => Change::WriteForRead { owner: b.owner },
+            Some(b) if interest.read && !b.interest.read => Change::Widened,
             Some(b) if b.interest == interest => Change::Same,
-            Some(b) => Change::Narrowed { owner: b.owner, read: b.interest.read && !interest.read },
+            Some(b) => Change::Narrowed { owner: b.owner, read: b.interest.read && !interest.read, gone: false },
         };
         if !sockets.paused {
             self.register(fd, interest, before.is_some())?;
@@ -181,7 +189,11 @@ impl Reactor {
     /// Stops watching `fd`; how that changed its interest (Same if it was
     /// not watched). It may already be closed: that is not an error.
     pub fn unwatch(&self, fd: RawFd) -> Change {
-        self.unwatched(fd).map_or(Change::Same, |w| Change::Narrowed { owner: w.owner, read: w.interest.read })
+        self.unwatched(fd).map_or(Change::Same, |w| Change::Narrowed {
+            owner: w.owner,
+            read: w.interest.read,
+            gone: true,
+        })
     }
 
     fn unwatched(&self, fd: RawFd) -> Option<Wished> {
@@ -400,17 +412,17 @@ mod tests {
         assert_eq!(reactor.watch(fd, both, 2).unwrap(), Change::Widened);
         assert_eq!(
             reactor.watch(fd, write, 3).unwrap(),
-            Change::Narrowed { owner: 2, read: true },
+            Change::Narrowed { owner: 2, read: true, gone: false },
             "the earlier owner"
         );
-        assert_eq!(reactor.watch(fd, read, 3).unwrap(), Change::Widened, "one direction for the other");
-        assert_eq!(reactor.watch(fd, write, 3).unwrap(), Change::Widened);
+        assert_eq!(reactor.watch(fd, read, 3).unwrap(), Change::WriteForRead { owner: 3 }, "writing for reading");
+        assert_eq!(reactor.watch(fd, write, 3).unwrap(), Change::Widened, "reading for writing");
         assert_eq!(reactor.wishes(), vec![(fd, 3, write)]);
-        assert_eq!(reactor.unwatch(fd), Change::Narrowed { owner: 3, read: false });
+        assert_eq!(reactor.unwatch(fd), Change::Narrowed { owner: 3, read: false, gone: true });
         assert_eq!(reactor.unwatch(fd), Change::Same);
         assert!(reactor.wishes().is_empty());
         assert_eq!(reactor.watch(fd, both, 4).unwrap(), Change::Widened);
-        assert_eq!(reactor.watch(fd, read, 4).unwrap(), Change::Narrowed { owner: 4, read: false });
+        assert_eq!(reactor.watch(fd, read, 4).unwrap(), Change::Narrowed { owner: 4, read: false, gone: false });
     }
 
     #[test]
