@@ -122,10 +122,10 @@ pub unsafe extern "C" fn curl_multi_remove_handle(multi: *mut CURLM, easy: *mut 
 ///
 /// Work is proportional to the sockets that are ready and the timers that
 /// are due, not to the number of attached transfers. With at most 128
-/// transfers attached and most of them ready at each call (as a new multi
-/// is taken to be), libcurl's own walk over them is cheaper, and curlmux
-/// lets libcurl walk; it goes back as soon as that stops being true (never
-/// when the application set its own socket or timer callback).
+/// transfers attached and most of them ready at each call, libcurl's own
+/// walk over them is cheaper, and curlmux lets libcurl walk; it goes back
+/// as soon as that stops being true (never when the application set its own
+/// socket or timer callback).
 ///
 /// `*running_handles` (may be NULL) is set to the number of attached
 /// transfers that have not finished.
