@@ -542,7 +542,9 @@ fn valgrind_on(label: &str) {
     names.sort();
     let mut failures = Vec::new();
     for name in &names {
-        let bin = cc(name, "valgrind", &libcurl.link, true);
+        // Per label: every libcurl of the matrix but one links as -lcurl, and
+        // the four valgrind tests run at once.
+        let bin = cc(name, &format!("valgrind-{label}"), &libcurl.link, true);
         let mut cmd = Command::new("valgrind");
         cmd.args([
             "--quiet",
