@@ -130,7 +130,7 @@ impl Multi {
     /// libcurl has not told yet (the deadline then reads due, so a caller
     /// sleeping on the descriptor performs at once and learns).
     fn has_sockets(&self, state: &State) -> bool {
-        state.stale || self.reactor.watches_any()
+        state.stale || self.waits_on_something(state)
     }
 
     /// The epoll fd where `named`, with its timer armed to the engine's
@@ -172,12 +172,12 @@ impl Multi {
         }
         self.use_reactor(&mut held.state);
         let idle = held.state.books.attached() == 0;
-        drop(held);
         // libcurl's wait returns at once with no descriptor to wait on, even
         // with a timer pending; its poll sleeps.
-        if kind == WaitKind::Wait && extra.is_empty() && !self.reactor.watches_any() {
+        if kind == WaitKind::Wait && extra.is_empty() && !self.waits_on_something(&held.state) {
             return Ok(Waited::default());
         }
+        drop(held);
         let start = Instant::now();
         loop {
             self.arm_timer();
@@ -198,6 +198,21 @@ impl Multi {
                 return Ok(waited);
             }
         }
+    }
+
+    /// Whether libcurl's wait or fdset would name a socket. Not one whose
+    /// last wish came from a transfer that has finished since: a walk that
+    /// finishes it (curl_multi_socket_all on 8.10 to 8.12, which then
+    /// reports the sockets of running transfers only) leaves its wish, while
+    /// libcurl's wait and fdset look at running transfers only. The owners
+    /// are read only once nothing runs, when any wishes left are few.
+    fn waits_on_something(&self, state: &State) -> bool {
+        self.reactor.watches_any()
+            && (state.books.running() > 0
+                || self.reactor.wishes().into_iter().any(|(_, owner, _)| {
+                    let easy = owner as *mut curl_sys::CURL;
+                    !state.books.contains(easy) || state.books.is_running(easy)
+                }))
     }
 
     /// Walking, the wait is libcurl's own (the reactor's socket wishes may be
