@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use crate::reactor::{self, Event, Ready};
 
 /// Rounds of "drain readiness, act, run timers" one perform may do while
-/// each round still finds work; enough for connect → send → receive on loopback.
+/// each round may have made more work ready at once; enough for connect →
+/// send → receive on loopback.
 const MAX_ROUNDS: usize = 4;
 /// Rounds of running due timers before a walk that drops wake-ups.
 const MAX_DUE_ROUNDS: usize = 4;
@@ -39,6 +40,7 @@ impl Multi {
             self.steer(state);
             self.catch_up(state)?;
             if state.walk.is_on() {
+                self.reactor.forget_slept();
                 return self.walk(state);
             }
             let mut outcome = self.drive(state);
@@ -239,16 +241,23 @@ impl Multi {
     /// Hands every ready socket and a due deadline to the engine, then moves
     /// finished transfers to the message queue. Each ready socket costs one
     /// `socket_action`, so idle transfers cost nothing; how many were ready
-    /// feeds the choice to walk instead (walk.rs).
+    /// feeds the choice to walk instead (walk.rs). The first round takes
+    /// what a wait just drained, where it did; a round follows only one that
+    /// widened a socket's wish (connect, then send, then receive on
+    /// loopback) or left a timer due: otherwise it would mostly find
+    /// nothing, and what it would find shows at the caller's next wait.
     pub(super) fn drive(&self, state: &mut State) -> Result<()> {
         self.use_reactor(state);
         let mut outcome = Ok(());
         let mut seen = 0;
-        for _ in 0..MAX_ROUNDS {
-            self.reactor.poll(&mut state.events, Some(Duration::ZERO)).map_err(|e| {
-                trace!("epoll_wait: {e}");
-                Error::UnrecoverablePoll
-            })?;
+        for round in 0..MAX_ROUNDS {
+            if round > 0 || !self.reactor.take_slept(&mut state.events) {
+                self.reactor.poll(&mut state.events, Some(Duration::ZERO)).map_err(|e| {
+                    trace!("epoll_wait: {e}");
+                    Error::UnrecoverablePoll
+                })?;
+            }
+            let widenings = self.reactor.widenings();
             let due = self.deadline.take_due();
             let mut sockets = 0;
             for event in state.events.iter() {
@@ -265,6 +274,9 @@ impl Multi {
                 break;
             }
             self.collect(state);
+            if self.reactor.widenings() == widenings && self.deadline.remaining() != Some(Duration::ZERO) {
+                break;
+            }
         }
         state.walk.saw(seen, state.books.attached());
         if self.engine.lib().drops_near_timers() && state.books.running() > 0 {

@@ -179,6 +179,10 @@ impl Multi {
         if self.inherited() {
             return Err(Error::BadHandle);
         }
+        if !matches!(call, Call::Perform | Call::InfoRead | Call::Timeout) {
+            // What the last wait drained is for the perform that follows it.
+            self.reactor.forget_slept();
+        }
         if refused_in_notify(call) && self.notifying.is_current() {
             return Err(Error::RecursiveApiCall);
         }

@@ -28,6 +28,16 @@ impl RawEvents {
     pub fn iter(&self) -> impl Iterator<Item = (u64, Ready)> + '_ {
         self.0.iter().map(|e| (e.u64, ready(e.events)))
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Becomes a copy of `other`, keeping its own capacity where that is larger.
+    pub fn copy_from(&mut self, other: &RawEvents) {
+        self.0.clear();
+        self.0.extend_from_slice(&other.0);
+    }
 }
 
 fn mask(interest: Interest) -> u32 {

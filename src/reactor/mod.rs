@@ -21,7 +21,7 @@ mod waker;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use epoll::{Epoll, RawEvents};
@@ -84,7 +84,12 @@ pub struct Reactor {
     due_set: AtomicBool,
     waker: Waker,
     sockets: Mutex<Sockets>,
+    /// Wishes widened so far (a new socket, or a direction added): a
+    /// driver that widened one may find it ready at once.
+    widenings: AtomicUsize,
     scratch: sleep::ScratchCell,
+    /// The scratch events hold what the last sleep drained, not yet handed on.
+    slept_kept: AtomicBool,
 }
 
 /// Socket interest, indexed by fd number; in the epoll set unless paused.
@@ -146,7 +151,9 @@ impl Reactor {
             due_set: AtomicBool::new(false),
             waker,
             sockets: Mutex::default(),
+            widenings: AtomicUsize::new(0),
             scratch: Default::default(),
+            slept_kept: AtomicBool::new(false),
         })
     }
 
@@ -180,6 +187,9 @@ impl Reactor {
             Some(b) if b.interest == interest => Change::Same,
             Some(b) => Change::Narrowed { owner: b.owner, read: b.interest.read && !interest.read, gone: false },
         };
+        if matches!(change, Change::Widened | Change::WriteForRead { .. }) {
+            self.widenings.fetch_add(1, Ordering::Relaxed);
+        }
         if !sockets.paused {
             self.register(fd, interest, before.is_some())?;
         }
@@ -235,6 +245,11 @@ impl Reactor {
     /// Every wished socket, its owner and its interest.
     pub fn wishes(&self) -> Vec<(RawFd, usize, Interest)> {
         self.sockets().each().map(|(fd, w)| (fd, w.owner, w.interest)).collect()
+    }
+
+    /// How many times a wish widened so far; only differences mean anything.
+    pub fn widenings(&self) -> usize {
+        self.widenings.load(Ordering::Relaxed)
     }
 
     /// Whether any socket is wished watched (paused or not).
@@ -489,5 +504,47 @@ mod tests {
         assert!(extra[0].1.read);
         let slept = reactor.sleep(&mut extra, Duration::ZERO, false).unwrap();
         assert!(!slept.deadline, "acknowledged by the sleep that saw it");
+    }
+
+    #[test]
+    fn what_a_sleep_drained_is_handed_on_once_unless_forgotten() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let mut events = Events::with_capacity(16);
+        let none: &mut [Fd] = &mut [];
+        reactor.watch(a.as_raw_fd(), Interest { read: true, write: false }, 0).unwrap();
+        assert_eq!(reactor.sleep(none, Duration::ZERO, false).unwrap().sockets, 0);
+        assert!(!reactor.take_slept(&mut events), "nothing drained, nothing kept");
+        std::io::Write::write_all(&mut b, b"x").unwrap();
+        // Both ways of sleeping: epoll_wait alone, and poll(2) beside the waker.
+        for wakeups in [false, true] {
+            assert_eq!(reactor.sleep(none, Duration::from_secs(5), wakeups).unwrap().sockets, 1);
+            assert!(reactor.take_slept(&mut events));
+            assert!(matches!(events.iter().collect::<Vec<_>>()[..], [Event::Socket(fd, _)] if fd == a.as_raw_fd()));
+            assert!(!reactor.take_slept(&mut events), "handed on once");
+        }
+        reactor.sleep(none, Duration::from_secs(5), false).unwrap();
+        reactor.forget_slept();
+        assert!(!reactor.take_slept(&mut events));
+    }
+
+    #[test]
+    fn only_a_new_socket_or_an_added_direction_widens() {
+        let reactor = Reactor::new().unwrap();
+        let (a, _b) = UnixStream::pair().unwrap();
+        let fd = a.as_raw_fd();
+        let (read, write) = (Interest { read: true, write: false }, Interest { read: false, write: true });
+        let widened = |interest: Option<Interest>| {
+            let before = reactor.widenings();
+            match interest {
+                Some(i) => reactor.watch(fd, i, 0).unwrap(),
+                None => reactor.unwatch(fd),
+            };
+            reactor.widenings() != before
+        };
+        assert!(widened(Some(write)), "new");
+        assert!(!widened(Some(write)), "same");
+        assert!(widened(Some(read)), "writing for reading");
+        assert!(!widened(None), "gone");
     }
 }

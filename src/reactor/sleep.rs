@@ -1,6 +1,8 @@
 //! Sleeping on the reactor beside the caller's own descriptors: one `poll(2)`
 //! over the epoll fd, the waker (when the caller takes wakeups) and the
-//! caller's extra descriptors, then a drain of what the epoll fd had.
+//! caller's extra descriptors, then a drain of what the epoll fd had; with
+//! neither, one `epoll_wait` does both. What the drain found is kept for the
+//! next driver ([`Reactor::take_slept`]), which then needs no drain of its own.
 //!
 //! The caller's descriptors are read and written through [`Extra`], so a
 //! caller keeps its own array; the `pollfd` array and the event buffer are
@@ -9,6 +11,7 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::{Event, Events, Reactor};
@@ -79,10 +82,18 @@ impl Reactor {
     pub fn sleep<E: Extra>(&self, extra: &mut [E], timeout: Duration, wakeups: bool) -> io::Result<Slept> {
         let mut fresh = Scratch::default();
         let mut held = self.scratch.try_lock();
-        let scratch = match held.as_deref_mut() {
-            Ok(s) => s,
-            Err(_) => &mut fresh,
+        let (scratch, shared) = match held.as_deref_mut() {
+            Ok(s) => (s, true),
+            Err(_) => (&mut fresh, false),
         };
+        let mut slept = Slept::default();
+        if extra.is_empty() && !wakeups {
+            let events = scratch.events.get_or_insert_with(|| Events::with_capacity(SLEEP_EVENTS));
+            self.poll(events, Some(timeout))?;
+            slept.count(events);
+            self.slept_kept.store(shared && !events.0.is_empty(), Ordering::Release);
+            return Ok(slept);
+        }
         let fds = &mut scratch.pollfds;
         fds.clear();
         fds.push(pollfd(self.fd(), libc::POLLIN));
@@ -98,7 +109,6 @@ impl Reactor {
             let err = io::Error::last_os_error();
             return if err.kind() == io::ErrorKind::Interrupted { Ok(Slept::default()) } else { Err(err) };
         }
-        let mut slept = Slept::default();
         for (e, p) in extra.iter_mut().zip(&fds[skip..]) {
             let bits = PollBits::from_revents(p.revents);
             slept.extra += bits.any() as usize;
@@ -108,14 +118,42 @@ impl Reactor {
         if fds[0].revents != 0 {
             let events = scratch.events.get_or_insert_with(|| Events::with_capacity(SLEEP_EVENTS));
             self.poll(events, Some(Duration::ZERO))?;
-            for event in events.iter() {
-                match event {
-                    Event::Socket(..) => slept.sockets += 1,
-                    Event::Deadline => slept.deadline = true,
-                }
-            }
+            slept.count(events);
+            self.slept_kept.store(shared && !events.0.is_empty(), Ordering::Release);
         }
         Ok(slept)
+    }
+
+    /// Puts what the last sleep drained from the epoll fd into `into`, once:
+    /// false when there is none to hand on (or another sleep holds it). It
+    /// may be stale by then; the epoll set is level-triggered, so what is
+    /// still ready shows again at the next poll, and libcurl takes a socket
+    /// reported ready that is not as a no-op.
+    pub fn take_slept(&self, into: &mut Events) -> bool {
+        if !self.slept_kept.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        let Ok(scratch) = self.scratch.try_lock() else { return false };
+        let Some(events) = scratch.events.as_ref() else { return false };
+        into.0.copy_from(&events.0);
+        true
+    }
+
+    /// Forgets what the last sleep drained: the caller is about to change
+    /// the sockets, or drive without it.
+    pub fn forget_slept(&self) {
+        self.slept_kept.store(false, Ordering::Release);
+    }
+}
+
+impl Slept {
+    fn count(&mut self, events: &Events) {
+        for event in events.iter() {
+            match event {
+                Event::Socket(..) => self.sockets += 1,
+                Event::Deadline => self.deadline = true,
+            }
+        }
     }
 }
 
