@@ -88,10 +88,7 @@ impl Reactor {
         };
         let mut slept = Slept::default();
         if extra.is_empty() && !wakeups {
-            let events = scratch.events.get_or_insert_with(|| Events::with_capacity(SLEEP_EVENTS));
-            self.poll(events, Some(timeout))?;
-            slept.count(events);
-            self.slept_kept.store(shared && !events.0.is_empty(), Ordering::Release);
+            self.drain(scratch, shared, timeout, &mut slept)?;
             return Ok(slept);
         }
         let fds = &mut scratch.pollfds;
@@ -116,12 +113,20 @@ impl Reactor {
         }
         slept.woken = wakeups && fds[1].revents != 0 && self.take_wakeup();
         if fds[0].revents != 0 {
-            let events = scratch.events.get_or_insert_with(|| Events::with_capacity(SLEEP_EVENTS));
-            self.poll(events, Some(Duration::ZERO))?;
-            slept.count(events);
-            self.slept_kept.store(shared && !events.0.is_empty(), Ordering::Release);
+            self.drain(scratch, shared, Duration::ZERO, &mut slept)?;
         }
         Ok(slept)
+    }
+
+    /// Polls the epoll fd into the scratch events (waiting at most
+    /// `timeout`), counts them into `slept`, and keeps them for the next
+    /// driver where the scratch is the shared one.
+    fn drain(&self, scratch: &mut Scratch, shared: bool, timeout: Duration, slept: &mut Slept) -> io::Result<()> {
+        let events = scratch.events.get_or_insert_with(|| Events::with_capacity(SLEEP_EVENTS));
+        self.poll(events, Some(timeout))?;
+        slept.count(events);
+        self.slept_kept.store(shared && !events.0.is_empty(), Ordering::Release);
+        Ok(())
     }
 
     /// Puts what the last sleep drained from the epoll fd into `into`, once:
