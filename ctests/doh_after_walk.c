@@ -38,9 +38,8 @@ int main(void)
   snprintf(doh, sizeof(doh), "%s/delay/300/dns-query", env_or_die("CURLMUX_TEST_TLS_URL"));
   for(r = 0; r < ROUNDS; r++) {
     CURL *e[K + N];
-    CURLM *m = curl_multi_init();
+    CURLM *m = doh_multi_init();
     int running, numfds;
-    CHECK(m != NULL);
     for(i = 0; i < K; i++) {
       e[i] = new_transfer(&b[i], "/bytes/10");
       snprintf(url, sizeof(url), "http://no-such-host-%d-%d.example.invalid/", r, i);

@@ -35,8 +35,7 @@ int main(void)
     int counts[100] = {0};
     if(!loop_runs((enum loop)l))
       continue;
-    m = curl_multi_init();
-    CHECK(m != NULL);
+    m = doh_multi_init();
     if(l == LOOP_EVENTS)
       events_init(m);
     for(i = 0; i < N; i++) {

@@ -159,7 +159,7 @@ static void doh_done(CURL *e, CURLcode rc)
 static void doh(void)
 {
   char doh_url[300], url[300];
-  CURLM *m = curl_multi_init();
+  CURLM *m = doh_multi_init();
   memset(&seen, 0, sizeof(seen));
   MOK(curl_multi_setopt(m, CURLMOPT_NOTIFYFUNCTION, on_notify));
   MOK(curl_multi_setopt(m, CURLMOPT_NOTIFYDATA, &seen));
