@@ -201,7 +201,8 @@ static inline CURL *new_transfer_p(enum proto p, struct body *b, const char *fmt
    one HTTP/2 stream ends, libcurl (8.16.0 and 8.23.0 seen, stock alike) stops
    reading and leaves what else came in the same read (other probes' answers)
    in the TLS layer, where no socket event reports it: those lookups then
-   wait for their timeout, about 1 run in 300. Not what these tests test. */
+   wait for their timeout, in 1 of 300 to 1,000 runs. Not what these tests
+   test. */
 static inline CURLM *doh_multi_init(void)
 {
   CURLM *m = curl_multi_init();
