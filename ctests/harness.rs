@@ -291,7 +291,7 @@ fn two_at_a_time<I: Sync, T: Send>(items: &[I], f: impl Fn(&I) -> T + Sync) -> V
         let mut out = Vec::with_capacity(items.len());
         for pair in items.chunks(2) {
             let running: Vec<_> = pair.iter().map(|i| s.spawn(move || f(i))).collect();
-            out.extend(running.into_iter().map(|t| t.join().expect("a run panicked")));
+            out.extend(running.into_iter().map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))));
         }
         out
     })
