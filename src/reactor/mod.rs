@@ -66,6 +66,11 @@ impl Events {
         Events(RawEvents::with_capacity(n))
     }
 
+    /// Whether a pending wakeup made the epoll fd readable.
+    fn has_wakeup(&self) -> bool {
+        self.0.iter().any(|(token, _)| token == WAKER)
+    }
+
     /// What was seen; reading it has no side effects.
     pub fn iter(&self) -> impl Iterator<Item = Event> + '_ {
         self.0.iter().filter_map(|(token, ready)| match token {
@@ -83,6 +88,8 @@ pub struct Reactor {
     due: Waker,
     due_set: AtomicBool,
     waker: Waker,
+    /// A wakeup may be pending that no longer makes the epoll fd readable.
+    wakeup_muted: AtomicBool,
     sockets: Mutex<Sockets>,
     /// Wishes widened so far (a new socket, or a direction added): a
     /// driver that widened one may find it ready at once.
@@ -150,6 +157,7 @@ impl Reactor {
             due,
             due_set: AtomicBool::new(false),
             waker,
+            wakeup_muted: AtomicBool::new(false),
             sockets: Mutex::default(),
             widenings: AtomicUsize::new(0),
             scratch: Default::default(),
@@ -331,12 +339,21 @@ impl Reactor {
 
     /// Takes the pending wakeup, if any.
     pub fn take_wakeup(&self) -> bool {
+        self.wakeup_muted.store(false, Ordering::Release);
         self.waker.take()
+    }
+
+    /// Takes a wakeup that is pending but muted: the epoll fd no longer
+    /// says so. Only a syscall when one may be.
+    fn take_muted_wakeup(&self) -> bool {
+        self.wakeup_muted.load(Ordering::Acquire) && self.take_wakeup()
     }
 
     /// Keeps a pending wakeup pending but stops it making the epoll fd
     /// readable, so loops that do not consume wakeups do not spin on it.
     fn mute_wakeup(&self) {
+        // Before the epoll_ctl: a sleep that misses the event sees the flag.
+        self.wakeup_muted.store(true, Ordering::Release);
         let _ = self.epoll.modify(self.waker.as_raw_fd(), WAKER, Interest { read: false, write: false });
     }
 
@@ -471,6 +488,20 @@ mod tests {
         let slept = reactor.sleep(none, Duration::from_secs(5), true).unwrap();
         assert!(slept.woken, "still pending");
         assert!(!reactor.take_wakeup(), "wakeups collapse into one");
+        // Not muted: the sleep's own epoll_wait sees it, before or while asleep.
+        reactor.wake().unwrap();
+        assert!(reactor.sleep(none, Duration::from_secs(5), true).unwrap().woken);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(50));
+                reactor.wake().unwrap();
+            });
+            let none: &mut [Fd] = &mut [];
+            assert!(reactor.sleep(none, Duration::from_secs(5), true).unwrap().woken);
+        });
+        assert!(!reactor.take_wakeup(), "taken by the sleep that saw it");
+        let slept = reactor.sleep(none, Duration::from_millis(20), true).unwrap();
+        assert!(!slept.woken, "none left");
     }
 
     struct Fd(RawFd, PollBits);

@@ -1,8 +1,10 @@
 //! Sleeping on the reactor beside the caller's own descriptors: one `poll(2)`
 //! over the epoll fd, the waker (when the caller takes wakeups) and the
 //! caller's extra descriptors, then a drain of what the epoll fd had; with
-//! neither, one `epoll_wait` does both. What the drain found is kept for the
-//! next driver ([`Reactor::take_slept`]), which then needs no drain of its own.
+//! no extra descriptors, one `epoll_wait` does both (the waker is in the
+//! epoll set; one muted by an earlier drain is taken before sleeping). What
+//! the drain found is kept for the next driver ([`Reactor::take_slept`]),
+//! which then needs no drain of its own.
 //!
 //! The caller's descriptors are read and written through [`Extra`], so a
 //! caller keeps its own array; the `pollfd` array and the event buffer are
@@ -87,8 +89,11 @@ impl Reactor {
             Err(_) => (&mut fresh, false),
         };
         let mut slept = Slept::default();
-        if extra.is_empty() && !wakeups {
-            self.drain(scratch, shared, timeout, &mut slept)?;
+        if extra.is_empty() {
+            slept.woken = wakeups && self.take_muted_wakeup();
+            let timeout = if slept.woken { Duration::ZERO } else { timeout };
+            let seen = self.drain(scratch, shared, timeout, &mut slept)?;
+            slept.woken |= wakeups && seen && self.take_wakeup();
             return Ok(slept);
         }
         let fds = &mut scratch.pollfds;
@@ -120,13 +125,13 @@ impl Reactor {
 
     /// Polls the epoll fd into the scratch events (waiting at most
     /// `timeout`), counts them into `slept`, and keeps them for the next
-    /// driver where the scratch is the shared one.
-    fn drain(&self, scratch: &mut Scratch, shared: bool, timeout: Duration, slept: &mut Slept) -> io::Result<()> {
+    /// driver where the scratch is the shared one; whether a wakeup showed.
+    fn drain(&self, scratch: &mut Scratch, shared: bool, timeout: Duration, slept: &mut Slept) -> io::Result<bool> {
         let events = scratch.events.get_or_insert_with(|| Events::with_capacity(SLEEP_EVENTS));
         self.poll(events, Some(timeout))?;
         slept.count(events);
         self.slept_kept.store(shared && !events.0.is_empty(), Ordering::Release);
-        Ok(())
+        Ok(events.has_wakeup())
     }
 
     /// Puts what the last sleep drained from the epoll fd into `into`, once:
