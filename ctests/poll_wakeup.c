@@ -1,5 +1,6 @@
 /* curl_multi_poll woken by curl_multi_wakeup from another thread; wakeups
-   collapse, stay pending until a poll takes them, and wait never takes them. */
+   collapse and stay pending until a poll takes them; wait takes them only
+   from libcurl 8.20 on, and only when it has something to wait on. */
 #include "harness.h"
 #include <pthread.h>
 
@@ -25,10 +26,12 @@ static void *wake_often(void *m)
 
 int main(void)
 {
-  CURL *easy[N];
+  CURL *easy[N], *hang;
+  struct body hang_body;
   CURLM *m;
   pthread_t t;
-  int i, numfds = -1, running = 0;
+  int i, numfds = -1, running = 0, takes, pipefd[2];
+  struct curl_waitfd never;
   double t0;
 
   harness_init();
@@ -61,6 +64,47 @@ int main(void)
   t0 = now_s();
   MOK(curl_multi_poll(m, NULL, 0, 100, &numfds));
   CHECK(now_s() - t0 >= 0.09);
+
+  /* From 8.20 libcurl's wait listens for wakeups whenever it waits on
+     anything and takes them (curl 9bc8b078eb, dc9a03e855), though its
+     documentation still says wakeups do not touch it. Before, it sleeps and
+     leaves the wakeup to the next poll. First with a descriptor of the
+     caller's that never gets ready, on a multi without transfers. */
+  takes = curl_version_info(CURLVERSION_NOW)->version_num >= 0x081400;
+  CHECK_EQ(pipe(pipefd), 0);
+  never.fd = pipefd[0];
+  never.events = CURL_WAIT_POLLIN;
+  MOK(curl_multi_wakeup(m));
+  t0 = now_s();
+  MOK(curl_multi_wait(m, &never, 1, 300, &numfds));
+  CHECK_EQ(now_s() - t0 < 0.2, takes);
+  CHECK_EQ(numfds, 0);
+  t0 = now_s();
+  MOK(curl_multi_poll(m, NULL, 0, 300, &numfds));
+  CHECK_EQ(now_s() - t0 < 0.2, !takes);
+  /* Then with a transfer waiting on the server: from 8.20 the wait
+     returns at once; before, the poll after it does. */
+  hang = new_transfer(&hang_body, "/hang");
+  MOK(curl_multi_add_handle(m, hang));
+  for(i = 0; i < 5; i++) {
+    MOK(curl_multi_perform(m, &running));
+    MOK(curl_multi_wait(m, NULL, 0, 20, &numfds));
+  }
+  CHECK_EQ(running, 1);
+  MOK(curl_multi_wakeup(m));
+  t0 = now_s();
+  MOK(curl_multi_wait(m, NULL, 0, 2000, &numfds));
+  if(takes)
+    CHECK(now_s() - t0 < 1.0);
+  t0 = now_s();
+  MOK(curl_multi_poll(m, NULL, 0, 2000, &numfds));
+  if(!takes)
+    CHECK(now_s() - t0 < 1.0);
+  MOK(curl_multi_remove_handle(m, hang));
+  curl_easy_cleanup(hang);
+  close(pipefd[0]);
+  close(pipefd[1]);
+  NEWER_PRINTF("a wait with a wakeup pending: %s\n", takes ? "returned, the wakeup taken" : "slept, the wakeup left");
 
   /* A poll loop that is woken all the time still finishes its transfers. */
   for(i = 0; i < N; i++) {

@@ -230,7 +230,10 @@ unsafe fn wait_on(
 /// Waits until a transfer's socket is ready, libcurl's next timeout is due,
 /// one of the caller's `extra_fds` has an event (its `revents` is filled in),
 /// or `timeout_ms` passes. Returns at once when no transfer is attached and
-/// there are no extra descriptors. Does not consume `curl_multi_wakeup`.
+/// there are no extra descriptors. Bound to libcurl 8.20 or later, it also
+/// returns at once on a pending `curl_multi_wakeup`, and takes it, whenever
+/// it waits on anything (a socket, an extra descriptor, a transfer alive),
+/// as that libcurl does; before 8.20 wakeups do not touch it.
 ///
 /// `*numfds` (may be NULL) is set to the number of descriptors with events,
 /// the multi's and the extra ones.
@@ -291,8 +294,10 @@ pub unsafe extern "C" fn curl_multi_poll(
 }
 
 /// Makes a current or the next `curl_multi_poll` on this multi return
-/// early. Safe to call from any thread at any time, also from callbacks;
-/// several wakeups before a poll collapse into one. libcurl 7.68's function:
+/// early (and, bound to libcurl 8.20 or later, a `curl_multi_wait` with
+/// anything to wait on, as there). Safe to call from any thread at any
+/// time, also from callbacks; several wakeups before a poll collapse into
+/// one. libcurl 7.68's function:
 /// curlmux provides it whatever libcurl it binds to; for a multi curlmux did
 /// not make, a libcurl without it answers `CURLM_BAD_HANDLE`.
 ///

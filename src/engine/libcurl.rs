@@ -128,6 +128,14 @@ impl LibCurl {
         self.version_num >= 0x074500
     }
 
+    /// `curl_multi_wait` takes a pending `curl_multi_wakeup` (it returns at
+    /// once, the wakeup spent) whenever it has anything to wait on, and a
+    /// transfer alive is then something (8.20, curl 9bc8b078eb and
+    /// dc9a03e855; the documentation still says wakeups do not touch it).
+    pub fn wait_takes_wakeups(&self) -> bool {
+        self.version_num >= 0x081400
+    }
+
     /// libcurl refuses API calls from inside every callback itself: the
     /// socket and timer callbacks are guarded since 7.82.
     pub fn guards_callbacks(&self) -> bool {

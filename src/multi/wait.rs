@@ -31,7 +31,8 @@ pub struct Waited {
 /// Which wait: they differ in what they do when idle and about wakeups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitKind {
-    /// `curl_multi_wait`: returns at once with nothing to wait on; ignores wakeups.
+    /// `curl_multi_wait`: returns at once with nothing to wait on; takes
+    /// wakeups where libcurl's does (8.20 on), else ignores them.
     Wait,
     /// `curl_multi_poll`: sleeps even when idle; a wakeup ends it.
     Poll,
@@ -167,14 +168,23 @@ impl Multi {
             Err(_) if kind == WaitKind::Wait && !self.engine.lib().wait_refuses_negative_timeout() => Duration::MAX,
             Err(_) => return Err(Error::BadFunctionArgument),
         };
+        // From 8.20 libcurl's wait listens for wakeups beside anything else
+        // it waits on, and a transfer alive is something.
+        let alive = self.engine.lib().wait_takes_wakeups() && held.state.books.running() > 0;
+        let wakeups = match kind {
+            WaitKind::Poll => true,
+            WaitKind::Wait => self.engine.lib().wait_takes_wakeups(),
+            WaitKind::Select => false,
+        };
         if held.state.walk.is_on() {
-            return self.walk_wait(&mut held.state, extra, timeout_ms, kind);
+            let wakeups = wakeups && (kind == WaitKind::Poll || alive || !extra.is_empty());
+            return self.walk_wait(&mut held.state, extra, timeout_ms, kind, wakeups);
         }
         self.use_reactor(&mut held.state);
         let idle = held.state.books.attached() == 0;
-        // libcurl's wait returns at once with no descriptor to wait on, even
-        // with a timer pending; its poll sleeps.
-        if kind == WaitKind::Wait && extra.is_empty() && !self.waits_on_something(&held.state) {
+        // libcurl's wait returns at once with nothing to wait on, even with
+        // a timer pending; its poll sleeps.
+        if kind == WaitKind::Wait && extra.is_empty() && !alive && !self.waits_on_something(&held.state) {
             return Ok(Waited::default());
         }
         drop(held);
@@ -186,7 +196,7 @@ impl Multi {
                 _ => timeout,
             };
             let left = limit.saturating_sub(start.elapsed());
-            let slept = self.reactor.sleep(extra, left, kind == WaitKind::Poll).map_err(|e| {
+            let slept = self.reactor.sleep(extra, left, wakeups).map_err(|e| {
                 trace!("poll: {e}");
                 Error::UnrecoverablePoll
             })?;
@@ -216,7 +226,7 @@ impl Multi {
     }
 
     /// Walking, the wait is libcurl's own (the reactor's socket wishes may be
-    /// stale), with the wakeup descriptor for curl_multi_poll: its
+    /// stale), with the wakeup descriptor where the wait takes wakeups: its
     /// curl_multi_wait for curl_multi_wait, which returns at once with nothing
     /// to wait on, and its curl_multi_poll for the waits that sleep then. The
     /// lock stays held: libcurl's wait reads the transfers.
@@ -226,37 +236,38 @@ impl Multi {
         extra: &mut [curl_waitfd],
         timeout_ms: c_int,
         kind: WaitKind,
+        wakeups: bool,
     ) -> Result<Waited> {
-        // curl_multi_poll's wakeup descriptor goes after the caller's; the
-        // others poll the caller's array as it is.
+        // The wakeup descriptor goes after the caller's; without it, the
+        // caller's array is polled as it is.
         const INLINE: usize = 8;
         let wakeup = self.reactor.wakeup_fd();
         let waitfd = |fd, events| curl_waitfd { fd, events, revents: 0 };
         let mut inline: [curl_waitfd; INLINE + 1] = std::array::from_fn(|_| waitfd(wakeup, CURL_WAIT_POLLIN));
         let mut heap = Vec::new();
-        let fds: &mut [curl_waitfd] = match kind {
-            WaitKind::Poll if extra.len() <= INLINE => {
+        let fds: &mut [curl_waitfd] = match wakeups {
+            true if extra.len() <= INLINE => {
                 for (to, from) in inline.iter_mut().zip(extra.iter()) {
                     *to = waitfd(from.fd, from.events);
                 }
                 &mut inline[..=extra.len()]
             }
-            WaitKind::Poll => {
+            true => {
                 heap.extend(extra.iter().map(|w| waitfd(w.fd, w.events)));
                 heap.push(waitfd(wakeup, CURL_WAIT_POLLIN));
                 &mut heap
             }
-            _ => extra,
+            false => extra,
         };
         let start = Instant::now();
         let mut ready = self.engine.wait(fds, timeout_ms, kind != WaitKind::Wait)?;
         // libcurl's poll ends early, with nothing ready, when its own next
         // timeout comes (by its clock, which may run ahead of the deadline's).
         let early = start.elapsed() < Duration::from_millis(timeout_ms.max(0) as u64);
-        let n = fds.len() - (kind == WaitKind::Poll) as usize;
-        let woken = kind == WaitKind::Poll && fds[n].revents != 0;
+        let n = fds.len() - wakeups as usize;
+        let woken = wakeups && fds[n].revents != 0;
         let extra_ready = fds[..n].iter().filter(|f| f.revents != 0).count() as c_int;
-        if kind == WaitKind::Poll {
+        if wakeups {
             let polled = if extra.len() <= INLINE { &inline[..] } else { &heap[..] };
             for (to, from) in extra.iter_mut().zip(polled) {
                 to.revents = from.revents;
