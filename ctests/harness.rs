@@ -349,6 +349,7 @@ ctests!(
         wait_loop,
         poll_wakeup,
         wakeup_through_perform,
+        handles_in_callbacks,
         misuse,
         stale_handle,
         info_read_lifetime,

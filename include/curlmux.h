@@ -409,9 +409,12 @@ CURLMcode curl_multi_assign(CURLM *multi, curl_socket_t sockfd, void *sockp);
  * curlmux whatever libcurl it binds to). The order is unspecified. The
  * easies stay the caller's; the array is a copy.
  *
- * Returns NULL for a NULL or cleaned-up multi, from inside a callback, when
- * memory runs out, and for a multi curlmux did not make when the libcurl
- * underneath is older than 8.4.
+ * Inside a callback it answers libcurl's own list (its function's), as
+ * libcurl does there; bound to a libcurl older than 8.4, NULL there.
+ *
+ * Returns NULL for a NULL or cleaned-up multi, when memory runs out, and
+ * for a multi curlmux did not make when the libcurl underneath is older
+ * than 8.4.
  *
  * # Safety
  * `multi` is NULL or a multi handle.

@@ -8,7 +8,7 @@ use curl_sys::{CURL, CURLM, CURLMcode, CURLMsg, curl_socket_t, curl_waitfd};
 use super::{dispatch, forward, put};
 use crate::engine::libcurl;
 use crate::error::{self, CURLM_BAD_FUNCTION_ARGUMENT, CURLM_BAD_HANDLE, Error, Result, to_code};
-use crate::multi::{FdSets, Multi, WaitKind};
+use crate::multi::{FdSets, Handles, Multi, WaitKind};
 use crate::panic::boundary;
 use crate::registry;
 
@@ -466,9 +466,12 @@ pub unsafe extern "C" fn curl_multi_assign(multi: *mut CURLM, sockfd: curl_socke
 /// curlmux whatever libcurl it binds to). The order is unspecified. The
 /// easies stay the caller's; the array is a copy.
 ///
-/// Returns NULL for a NULL or cleaned-up multi, from inside a callback, when
-/// memory runs out, and for a multi curlmux did not make when the libcurl
-/// underneath is older than 8.4.
+/// Inside a callback it answers libcurl's own list (its function's), as
+/// libcurl does there; bound to a libcurl older than 8.4, NULL there.
+///
+/// Returns NULL for a NULL or cleaned-up multi, when memory runs out, and
+/// for a multi curlmux did not make when the libcurl underneath is older
+/// than 8.4.
 ///
 /// # Safety
 /// `multi` is NULL or a multi handle.
@@ -478,7 +481,11 @@ pub unsafe extern "C" fn curl_multi_get_handles(multi: *mut CURLM) -> *mut *mut 
         dispatch(
             multi,
             |m| {
-                let Some(easies) = m.handles() else { return std::ptr::null_mut() };
+                let easies = match m.handles() {
+                    Some(Handles::Books(easies)) => easies,
+                    Some(Handles::Libcurls(array)) => return array,
+                    None => return std::ptr::null_mut(),
+                };
                 // curl_free is free() unless the app replaced libcurl's allocator.
                 // SAFETY: a plain allocation of easies.len() + 1 pointers.
                 let array = unsafe { libc::malloc((easies.len() + 1) * size_of::<*mut CURL>()) } as *mut *mut CURL;

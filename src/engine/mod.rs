@@ -183,6 +183,15 @@ impl Engine {
         Some(Error::check(unsafe { f(self.handle, info, &mut value) }).map(|()| value))
     }
 
+    /// libcurl's own `curl_multi_get_handles` array (the caller frees it
+    /// with `curl_free`); None without that function or memory.
+    pub fn handles(&self) -> Option<*mut *mut CURL> {
+        let f = self.lib.newer.multi_get_handles?;
+        // SAFETY: `handle` is live.
+        let array = unsafe { f(self.handle) };
+        (!array.is_null()).then_some(array)
+    }
+
     /// What the bound libcurl can do.
     pub fn lib(&self) -> &'static LibCurl {
         self.lib

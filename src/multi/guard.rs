@@ -53,6 +53,9 @@ pub struct Bound {
     /// It counts its transfers for `curl_multi_get_offt` (8.16); without
     /// that the counts are the books', which the callback's caller holds.
     pub counts: bool,
+    /// It lists its easy handles for `curl_multi_get_handles` (8.4), also
+    /// inside callbacks; without that the list is the books'.
+    pub lists: bool,
 }
 
 /// libcurl's rules (libcurl-multi.md). `curl_multi_wakeup` and
@@ -73,6 +76,7 @@ pub const fn in_callback(call: Call, bound: Bound) -> InCallback {
         Call::Cleanup => InCallback::Refused,
         Call::SocketAction => InCallback::Refused,
         Call::Assign => InCallback::Unlocked,
+        Call::GetHandles if bound.lists => InCallback::Unlocked,
         Call::GetHandles => InCallback::Refused,
         Call::Waitfds => InCallback::Refused,
         Call::GetOfft if bound.counts => InCallback::Unlocked,

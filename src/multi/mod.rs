@@ -54,6 +54,14 @@ pub enum MultiOpt {
     NotifyData(*mut c_void),
 }
 
+/// `curl_multi_get_handles`'s answer.
+pub enum Handles {
+    /// The attached easies, from the books.
+    Books(Vec<*mut CURL>),
+    /// libcurl's own NULL-terminated array, the caller's to `curl_free`.
+    Libcurls(*mut *mut CURL),
+}
+
 /// Changes to the books asked for where the lock cannot be taken: calls
 /// from inside callbacks, a server push, an easy freed elsewhere.
 enum Deferred {
@@ -188,7 +196,11 @@ impl Multi {
         }
         if self.owner.is_current() {
             let lib = self.engine.lib();
-            let bound = Bound { guards_callbacks: lib.guards_callbacks(), counts: lib.newer.multi_get_offt.is_some() };
+            let bound = Bound {
+                guards_callbacks: lib.guards_callbacks(),
+                counts: lib.newer.multi_get_offt.is_some(),
+                lists: lib.newer.multi_get_handles.is_some(),
+            };
             return match in_callback(call, bound) {
                 InCallback::Refused => Err(Error::RecursiveApiCall),
                 InCallback::Unlocked => Ok(Entered::Unlocked),
@@ -385,9 +397,12 @@ impl Multi {
     }
 
     /// The attached easy handles (None from inside a callback).
-    pub fn handles(&self) -> Option<Vec<*mut CURL>> {
-        let held = self.lock(Call::GetHandles).ok()?;
-        Some(held.state.books.easies().collect())
+    pub fn handles(&self) -> Option<Handles> {
+        match self.enter(Call::GetHandles).ok()? {
+            Entered::Locked(held) => Some(Handles::Books(held.state.books.easies().collect())),
+            // Inside a callback, whose caller holds the books: libcurl's own.
+            Entered::Unlocked => self.engine.handles().map(Handles::Libcurls),
+        }
     }
 
     pub fn timeout(&self) -> Result<c_long> {
