@@ -350,6 +350,7 @@ ctests!(
         poll_wakeup,
         wakeup_through_perform,
         handles_in_callbacks,
+        freed_in_callback,
         misuse,
         stale_handle,
         info_read_lifetime,

@@ -64,7 +64,9 @@ extern "C" {
  * curlmux's multis keeps a freed easy in its books, counts it as running or
  * hands it out again, and a connection with a response still in flight is
  * closed rather than reused (libcurl 7.75 to 8.14 would give that response
- * to the next transfer on it). NULL does nothing.
+ * to the next transfer on it). NULL does nothing. From inside a callback
+ * of the multi it is attached to, libcurl 8.22 and later do nothing to it
+ * (the transfer runs on, to its message), and neither does curlmux.
  *
  * Thread rules as libcurl's: the easy must not be in use by another thread.
  *

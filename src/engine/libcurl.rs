@@ -136,6 +136,13 @@ impl LibCurl {
         self.version_num >= 0x081400
     }
 
+    /// `curl_easy_cleanup` does nothing to an easy whose multi is inside a
+    /// call, a callback of its included: the transfer runs on (8.22's call
+    /// guards, curl dfc01ea2a3). Before, the easy is freed there.
+    pub fn keeps_easies_freed_in_callbacks(&self) -> bool {
+        self.version_num >= 0x081600
+    }
+
     /// libcurl refuses API calls from inside every callback itself: the
     /// socket and timer callbacks are guarded since 7.82.
     pub fn guards_callbacks(&self) -> bool {

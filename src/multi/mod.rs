@@ -353,6 +353,11 @@ impl Multi {
             }
             return;
         }
+        // Inside a callback of this multi, libcurl 8.22 and later keep the
+        // easy, attached and running: so do the books.
+        if self.owner.is_current() && self.engine.lib().keeps_easies_freed_in_callbacks() {
+            return;
+        }
         self.defer(Deferred::Detach(easy));
     }
 
