@@ -222,6 +222,21 @@ static inline CURL *new_transfer(struct body *b, const char *fmt, ...)
   return e;
 }
 
+/* A transfer the server never answers, added to m and driven until its
+   request is out: m then waits on its socket, with no timer near. */
+static inline CURL *add_unanswered(CURLM *m, struct body *b)
+{
+  int i, running = 0, numfds;
+  CURL *e = new_transfer(b, "/hang");
+  MOK(curl_multi_add_handle(m, e));
+  for(i = 0; i < 5; i++) {
+    MOK(curl_multi_perform(m, &running));
+    MOK(curl_multi_wait(m, NULL, 0, 20, &numfds));
+  }
+  CHECK(running >= 1);
+  return e;
+}
+
 /* Transfers expect_ok has seen succeed. */
 static int harness_ok __attribute__((unused));
 

@@ -401,7 +401,8 @@ impl Multi {
         self.engine.assign(fd, pointer)
     }
 
-    /// The attached easy handles (None from inside a callback).
+    /// The attached easy handles; from inside a callback libcurl's own list
+    /// (None where it has none).
     pub fn handles(&self) -> Option<Handles> {
         match self.enter(Call::GetHandles).ok()? {
             Entered::Locked(held) => Some(Handles::Books(held.state.books.easies().collect())),
