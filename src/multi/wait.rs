@@ -170,10 +170,11 @@ impl Multi {
         };
         // From 8.20 libcurl's wait listens for wakeups beside anything else
         // it waits on, and a transfer alive is something.
-        let alive = self.engine.lib().wait_takes_wakeups() && held.state.books.running() > 0;
+        let takes = self.engine.lib().wait_takes_wakeups();
+        let alive = takes && held.state.books.running() > 0;
         let wakeups = match kind {
             WaitKind::Poll => true,
-            WaitKind::Wait => self.engine.lib().wait_takes_wakeups(),
+            WaitKind::Wait => takes,
             WaitKind::Select => false,
         };
         if held.state.walk.is_on() {
