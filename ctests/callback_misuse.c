@@ -80,8 +80,7 @@ static int socket_probe(CURL *e, curl_socket_t s, int what, void *u, void *sp)
 
 static void on_done(CURL *e, CURLcode rc)
 {
-  (void)e;
-  CHECK_EQ(rc, CURLE_OK);
+  CHECK_DONE(e, rc);
 }
 
 int main(void)

@@ -21,7 +21,7 @@ static curl_socket_t min_socket = -1;
 static void on_done(CURL *e, CURLcode rc)
 {
   struct body *b;
-  CHECK_EQ(rc, CURLE_OK);
+  CHECK_DONE(e, rc);
   CHECK_EQ(curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&b), CURLE_OK);
   CHECK_EQ(b->len, 2000);
   CHECK(!b->mismatch);

@@ -53,6 +53,35 @@
     }                                                                          \
   } while(0)
 
+/* A transfer that must have succeeded: on failure, says how far it got
+   (a stall shows as the phase its times stop at) and fails the test. */
+#define CHECK_DONE(e, rc)                                                      \
+  do {                                                                         \
+    CURLcode rc_ = (rc);                                                       \
+    if(rc_ != CURLE_OK) {                                                      \
+      fprintf(stderr, "%s:%d: transfer failed: ", __FILE__, __LINE__);         \
+      describe_transfer((e), rc_);                                             \
+      exit(1);                                                                 \
+    }                                                                          \
+  } while(0)
+
+static inline void describe_transfer(CURL *e, CURLcode rc)
+{
+  char *url = NULL;
+  double connect = 0, tls = 0, sent = 0, first = 0, total = 0;
+  long port = 0;
+  curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);
+  curl_easy_getinfo(e, CURLINFO_CONNECT_TIME, &connect);
+  curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME, &tls);
+  curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME, &sent);
+  curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME, &first);
+  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &total);
+  curl_easy_getinfo(e, CURLINFO_LOCAL_PORT, &port);
+  fprintf(stderr, "%s: %d (%s); connected %.6fs, TLS %.6fs, request %.6fs, first byte %.6fs, "
+          "total %.6fs, local port %ld\n", url ? url : "?", rc, curl_easy_strerror(rc),
+          connect, tls, sent, first, total, port);
+}
+
 /* A multi call that must succeed. */
 #define MOK(call) CHECK_EQ((call), CURLM_OK)
 
@@ -245,7 +274,7 @@ static int harness_ok __attribute__((unused));
 static inline void expect_ok(CURL *e, CURLcode rc)
 {
   struct body *b;
-  CHECK_EQ(rc, CURLE_OK);
+  CHECK_DONE(e, rc);
   CHECK_EQ(curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&b), CURLE_OK);
   CHECK(!b->mismatch);
   harness_ok++;

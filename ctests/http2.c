@@ -14,7 +14,7 @@ static void on_done(CURL *e, CURLcode rc)
 {
   struct body *b;
   long version = 0;
-  CHECK_EQ(rc, CURLE_OK);
+  CHECK_DONE(e, rc);
   CHECK_EQ(curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&b), CURLE_OK);
   CHECK_EQ(curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version), CURLE_OK);
   CHECK_EQ(version, CURL_HTTP_VERSION_2_0);
