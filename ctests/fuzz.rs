@@ -1,14 +1,16 @@
 //! Differential fuzzing of the multi API: random sequences of calls (add,
 //! remove, perform, wait, info_read, setopt, cleanup, with valid and invalid
 //! handles) run through ctests/fuzz/driver.c against stock libcurl and
-//! against curlmux; return codes, completion messages and final states must
-//! be identical.
+//! against curlmux, on every libcurl of the matrix; return codes, completion
+//! messages and final states must be identical.
 //!
-//! CI runs CURLMUX_FUZZ_CASES (default 16) sequences; run it long with e.g.
-//! `CURLMUX_FUZZ_CASES=2000 cargo test --release --test fuzz`.
+//! CI runs CURLMUX_FUZZ_CASES (default 16) sequences, each on every libcurl;
+//! run it long with e.g. `CURLMUX_FUZZ_CASES=2000 cargo test --release --test
+//! fuzz`, or on one libcurl with CURLMUX_TEST_LIBCURL=8.23.0.
 
 mod common;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,9 +18,15 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
-struct Setup {
+/// The driver built for one libcurl of the matrix.
+struct Driver {
+    libcurl: common::Libcurl,
     stock: PathBuf,
     linked: PathBuf,
+}
+
+struct Setup {
+    drivers: Vec<Driver>,
     server: common::Server,
 }
 
@@ -29,29 +37,43 @@ fn setup() -> &'static Setup {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz");
         std::fs::create_dir_all(&dir).unwrap();
         let source = common::repo().join("ctests/fuzz/driver.c");
-        let build = |out: &Path, linked: bool| {
+        // Per link flavour: a program linked with -lcurl needs the symbol
+        // versions of the libcurl it was linked against (CURL_OPENSSL_4).
+        let build = |link: &str, linked: bool| {
+            let flavour = link.trim_start_matches("-l").replace([':', '.'], "_");
+            let out = dir.join(format!("driver.{flavour}.{}", if linked { "linked" } else { "stock" }));
             let mut cmd = Command::new("cc");
-            cmd.args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"]).arg(out).arg(&source);
+            cmd.args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"]).arg(&out).arg(&source);
             if linked {
                 cmd.arg(format!("-L{}", lib_dir.display()))
                     .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
                     .arg("-lcurlmux");
             }
-            assert!(cmd.args(["-lcurl", "-ldl"]).status().unwrap().success(), "cc failed");
+            assert!(cmd.args(link.split_whitespace()).arg("-ldl").status().unwrap().success(), "cc failed");
+            out
         };
-        let (stock, linked) = (dir.join("driver.stock"), dir.join("driver.linked"));
-        build(&stock, false);
-        build(&linked, true);
-        Setup { stock, linked, server: common::start_server(None) }
+        let mut built: HashMap<String, (PathBuf, PathBuf)> = HashMap::new();
+        let drivers = common::matrix()
+            .into_iter()
+            .map(|libcurl| {
+                let (stock, linked) = built
+                    .entry(libcurl.link.clone())
+                    .or_insert_with(|| (build(&libcurl.link, false), build(&libcurl.link, true)))
+                    .clone();
+                Driver { libcurl, stock, linked }
+            })
+            .collect();
+        Setup { drivers, server: common::start_server(None) }
     })
 }
 
-/// The driver's output for `script`; a run that does not end within 60 s
-/// (every transfer ends within 3 s) reports itself as a hang.
-fn run(bin: &Path, curlmux: bool, script: &str) -> String {
+/// The driver's output for `script` on `libcurl`; a run that does not end
+/// within 60 s (every transfer ends within 3 s) reports itself as a hang.
+fn run(bin: &Path, libcurl: &common::Libcurl, curlmux: bool, script: &str) -> String {
     let mut child = Command::new(bin)
         .env("CURLMUX_TEST_URL", &setup().server.url)
         .env("EXPECT_CURLMUX", if curlmux { "1" } else { "0" })
+        .env("LD_LIBRARY_PATH", &libcurl.lib)
         .env_remove("LD_PRELOAD")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -68,7 +90,7 @@ fn run(bin: &Path, curlmux: bool, script: &str) -> String {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", common::describe("fuzz driver", &out));
+    assert!(out.status.success(), "{}", common::describe(&format!("fuzz driver on {}", libcurl.label), &out));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -100,10 +122,11 @@ fn known_sequences_answer_as_stock_libcurl() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         let script: String = text.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
-        let s = setup();
-        let stock = run(&s.stock, false, &script);
-        let curlmux = run(&s.linked, true, &script);
-        assert_eq!(stock, curlmux, "{}", path.display());
+        for d in &setup().drivers {
+            let stock = run(&d.stock, &d.libcurl, false, &script);
+            let curlmux = run(&d.linked, &d.libcurl, true, &script);
+            assert_eq!(stock, curlmux, "{} on {}", path.display(), d.libcurl.label);
+        }
     }
 }
 
@@ -117,13 +140,15 @@ proptest! {
     #[test]
     fn curlmux_answers_as_stock_libcurl(ops in proptest::collection::vec(op(), 1..30)) {
         let script = format!("init 0\ninit 1\n{}\ndrain 0\ndrain 1\ndrain 2\n", ops.join("\n"));
-        let s = setup();
-        let (stock, curlmux) = std::thread::scope(|scope| {
-            let stock = scope.spawn(|| run(&s.stock, false, &script));
-            let curlmux = run(&s.linked, true, &script);
-            (stock.join().unwrap(), curlmux)
-        });
-        prop_assert!(!stock.contains("DUPLICATE") && !curlmux.contains("DUPLICATE"), "{}", curlmux);
-        prop_assert_eq!(stock, curlmux, "script:\n{}", script);
+        for d in &setup().drivers {
+            let (stock, curlmux) = std::thread::scope(|scope| {
+                let stock = scope.spawn(|| run(&d.stock, &d.libcurl, false, &script));
+                let curlmux = run(&d.linked, &d.libcurl, true, &script);
+                (stock.join().unwrap(), curlmux)
+            });
+            let label = &d.libcurl.label;
+            prop_assert!(!stock.contains("DUPLICATE") && !curlmux.contains("DUPLICATE"), "on {}: {}", label, curlmux);
+            prop_assert_eq!(stock, curlmux, "on {}, script:\n{}", label, script);
+        }
     }
 }

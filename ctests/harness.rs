@@ -95,28 +95,15 @@ fn setup() -> &'static Setup {
     })
 }
 
-/// The libcurls `.ci/libcurls` set up, oldest first.
+/// The matrix, each libcurl with what it defines.
 fn matrix() -> Vec<Libcurl> {
-    let root = common::libcurl_matrix();
-    let wanted: Option<Vec<String>> =
-        std::env::var("CURLMUX_TEST_LIBCURL").ok().map(|v| v.split(',').map(str::to_string).collect());
-    let entries = std::fs::read_dir(&root).unwrap_or_else(|e| {
-        panic!("no libcurl matrix in {}: {e}; run `bash .ci/libcurls` (bash .ci/test does)", root.display())
-    });
-    let mut matrix: Vec<Libcurl> = entries
-        .filter_map(|e| {
-            let dir = e.ok()?.path();
-            let link = std::fs::read_to_string(dir.join("link")).ok()?.trim().to_string();
-            let label = dir.file_name()?.to_str()?.to_string();
-            let has_newer = defines(&dir.join("lib/libcurl.so.4"), &["curl_multi_poll", "curl_multi_wakeup"]);
-            Some(Libcurl { label, lib: dir.join("lib"), link, has_newer })
+    common::matrix()
+        .into_iter()
+        .map(|l| {
+            let has_newer = defines(&l.lib.join("libcurl.so.4"), &["curl_multi_poll", "curl_multi_wakeup"]);
+            Libcurl { label: l.label, lib: l.lib, link: l.link, has_newer }
         })
-        .filter(|l| wanted.as_ref().is_none_or(|w| w.contains(&l.label)))
-        .collect();
-    let key = |l: &Libcurl| -> Vec<u32> { l.label.split(['.', '-']).map(|n| n.parse().unwrap_or(u32::MAX)).collect() };
-    matrix.sort_by_key(key);
-    assert!(!matrix.is_empty(), "no libcurl of the matrix in {} matches CURLMUX_TEST_LIBCURL", root.display());
-    matrix
+        .collect()
 }
 
 /// Whether the shared library `lib` defines every one of `symbols`.

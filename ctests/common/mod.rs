@@ -66,6 +66,40 @@ pub fn libcurl_matrix() -> PathBuf {
     cache.join("curlmux/libcurls")
 }
 
+/// One libcurl of the matrix.
+pub struct Libcurl {
+    /// Its version, with a suffix for a second flavour ("7.88.1-gnutls").
+    pub label: String,
+    /// libcurl.so.4 and its sibling libraries: first on LD_LIBRARY_PATH.
+    pub lib: PathBuf,
+    /// How a test program links against it.
+    pub link: String,
+}
+
+/// The libcurls `.ci/libcurls` set up, oldest first; CURLMUX_TEST_LIBCURL
+/// (labels, comma-separated) narrows them.
+pub fn matrix() -> Vec<Libcurl> {
+    let root = libcurl_matrix();
+    let wanted: Option<Vec<String>> =
+        std::env::var("CURLMUX_TEST_LIBCURL").ok().map(|v| v.split(',').map(str::to_string).collect());
+    let entries = std::fs::read_dir(&root).unwrap_or_else(|e| {
+        panic!("no libcurl matrix in {}: {e}; run `bash .ci/libcurls` (bash .ci/test does)", root.display())
+    });
+    let mut matrix: Vec<Libcurl> = entries
+        .filter_map(|e| {
+            let dir = e.ok()?.path();
+            let link = std::fs::read_to_string(dir.join("link")).ok()?.trim().to_string();
+            let label = dir.file_name()?.to_str()?.to_string();
+            Some(Libcurl { label, lib: dir.join("lib"), link })
+        })
+        .filter(|l| wanted.as_ref().is_none_or(|w| w.contains(&l.label)))
+        .collect();
+    let key = |l: &Libcurl| -> Vec<u32> { l.label.split(['.', '-']).map(|n| n.parse().unwrap_or(u32::MAX)).collect() };
+    matrix.sort_by_key(key);
+    assert!(!matrix.is_empty(), "no libcurl of the matrix in {} matches CURLMUX_TEST_LIBCURL", root.display());
+    matrix
+}
+
 pub fn library() -> PathBuf {
     lib_dir().join("libcurlmux.so")
 }
