@@ -41,17 +41,26 @@ const HTTP3: [&str; 2] = ["8.22.0", "8.23.0"];
 
 /// Where a libcurl's own answer is a crash, a corrupted multi or another
 /// transfer's data, curlmux answers as the later libcurl that fixed it
-/// (7.82's callback rules, 8.15's cleanup), and that libcurl cannot be the
-/// oracle: its stock run must fail or print something else (so the entry
-/// goes stale, and fails, once they agree). Test, libcurl, why.
-const NO_ORACLE: [(&str, &str, &str); 6] = [
+/// (7.82's callback rules, 8.15's cleanup, 8.22's call guards), or as the
+/// earlier one that got it right, and that libcurl cannot be the oracle: its
+/// stock run must fail or print something else (so the entry goes stale,
+/// and fails, once they agree). Test, libcurl, why.
+const NO_ORACLE: [(&str, &str, &str); 13] = [
     ("misuse", "7.61.1", "a write callback may remove its own easy and clean up the multi; then 7.61 crashes"),
     ("wakeup_through_perform", "8.21.0", "8.21's perform takes a pending wakeup (curl #22272, fixed in 8.22)"),
     ("callback_misuse", "7.61.1", "timer and write callbacks may perform, wait and clean up: 7.61 re-enters itself"),
     ("freed_mid_response", "7.88.1", FREED_MID_RESPONSE),
     ("freed_mid_response", "7.88.1-gnutls", FREED_MID_RESPONSE),
     ("freed_mid_response", "8.12.1", FREED_MID_RESPONSE),
+    ("freed_in_callback", "7.61.1", FREED_IN_CALLBACK),
+    ("freed_in_callback", "7.88.1", FREED_IN_CALLBACK),
+    ("freed_in_callback", "7.88.1-gnutls", FREED_IN_CALLBACK),
+    ("freed_in_callback", "8.12.1", FREED_IN_CALLBACK),
+    ("freed_in_callback", "8.16.0", FREED_IN_CALLBACK),
+    ("freed_in_callback", "8.19.0", FREED_IN_CALLBACK),
+    ("freed_in_callback", "8.21.0", FREED_IN_CALLBACK),
 ];
+const FREED_IN_CALLBACK: &str = "before 8.22 an easy freed inside a callback is freed while libcurl drives it: a crash, a failed perform or a transfer never finished";
 const FREED_MID_RESPONSE: &str = "7.75 to 8.14 hand the freed easy's response to the next transfer (curl 66d35ee5d4)";
 
 /// One libcurl of the matrix.

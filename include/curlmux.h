@@ -65,8 +65,13 @@ extern "C" {
  * hands it out again, and a connection with a response still in flight is
  * closed rather than reused (libcurl 7.75 to 8.14 would give that response
  * to the next transfer on it). NULL does nothing. From inside a callback
- * of the multi it is attached to, libcurl 8.22 and later do nothing to it
- * (the transfer runs on, to its message), and neither does curlmux.
+ * of a curlmux multi, libcurl 8.22 and later do nothing to an easy attached
+ * to it (the transfer runs on, to its message), and neither does curlmux;
+ * earlier libcurls would free it while still driving it (and crash or
+ * hang), so curlmux holds the free back until libcurl's call returns, then
+ * removes the easy and frees it: no message for it, and its callbacks are
+ * silenced meanwhile (body and headers discarded, upload aborted, no
+ * progress or debug calls).
  *
  * Thread rules as libcurl's: the easy must not be in use by another thread.
  *

@@ -20,8 +20,13 @@ use crate::registry;
 /// hands it out again, and a connection with a response still in flight is
 /// closed rather than reused (libcurl 7.75 to 8.14 would give that response
 /// to the next transfer on it). NULL does nothing. From inside a callback
-/// of the multi it is attached to, libcurl 8.22 and later do nothing to it
-/// (the transfer runs on, to its message), and neither does curlmux.
+/// of a curlmux multi, libcurl 8.22 and later do nothing to an easy attached
+/// to it (the transfer runs on, to its message), and neither does curlmux;
+/// earlier libcurls would free it while still driving it (and crash or
+/// hang), so curlmux holds the free back until libcurl's call returns, then
+/// removes the easy and frees it: no message for it, and its callbacks are
+/// silenced meanwhile (body and headers discarded, upload aborted, no
+/// progress or debug calls).
 ///
 /// Thread rules as libcurl's: the easy must not be in use by another thread.
 ///
@@ -33,7 +38,15 @@ pub unsafe extern "C" fn curl_easy_cleanup(handle: *mut CURL) {
         if handle.is_null() {
             return;
         }
-        registry::each_live(|m| m.easy_freed(handle));
+        let held_back = std::cell::Cell::new(false);
+        registry::each_live(|m| {
+            if m.easy_freed(handle, !held_back.get()) {
+                held_back.set(true);
+            }
+        });
+        if held_back.get() {
+            return;
+        }
         match libcurl() {
             // SAFETY: the caller's easy goes unchanged to the libcurl that made it.
             Ok(lib) => unsafe { (lib.easy_cleanup)(handle) },

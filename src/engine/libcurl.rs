@@ -45,6 +45,7 @@ pub struct LibCurl {
     pub easy_cleanup: unsafe extern "C" fn(*mut CURL),
     pub easy_pause: unsafe extern "C" fn(*mut CURL, c_int) -> curl_sys::CURLcode,
     pub easy_getinfo: unsafe extern "C" fn(*mut CURL, curl_sys::CURLINFO, ...) -> curl_sys::CURLcode,
+    pub easy_setopt: unsafe extern "C" fn(*mut CURL, curl_sys::CURLoption, ...) -> curl_sys::CURLcode,
     /// The functions newer than 7.61: None where this libcurl lacks them.
     pub newer: Newer,
 }
@@ -355,6 +356,7 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
         easy_cleanup: bind!(c"curl_easy_cleanup"),
         easy_pause: bind!(c"curl_easy_pause"),
         easy_getinfo: bind!(c"curl_easy_getinfo"),
+        easy_setopt: bind!(c"curl_easy_setopt"),
         newer: Newer {
             multi_poll: newer!(c"curl_multi_poll"),
             multi_wakeup: newer!(c"curl_multi_wakeup"),

@@ -14,7 +14,7 @@
 
 pub mod libcurl;
 
-use std::ffi::{c_int, c_long, c_uint, c_void};
+use std::ffi::{c_char, c_int, c_long, c_uint, c_void};
 use std::time::Duration;
 
 use curl_sys::{
@@ -23,6 +23,7 @@ use curl_sys::{
     curl_socket_t, curl_waitfd,
 };
 
+use crate::debug::trace;
 use crate::error::{Error, Result};
 pub use libcurl::{LibCurl, libcurl};
 
@@ -294,6 +295,35 @@ impl Engine {
         let mut running = 0;
         // SAFETY: `handle` is live and `running` outlives the call.
         Error::check(unsafe { (self.lib.multi_socket_all)(self.handle, &mut running) })
+    }
+
+    /// Stops `easy` calling into the application: body and headers are
+    /// discarded, an upload is aborted, and neither progress nor debug
+    /// callbacks are made. For an easy the application freed while libcurl
+    /// still drives it (Multi::easy_freed), whose callbacks' data may be gone.
+    pub fn silence(&self, easy: *mut CURL) {
+        extern "C" fn discard(_: *mut c_char, size: usize, n: usize, _: *mut c_void) -> usize {
+            size.saturating_mul(n)
+        }
+        extern "C" fn abort(_: *mut c_char, _: usize, _: usize, _: *mut c_void) -> usize {
+            curl_sys::CURL_READFUNC_ABORT
+        }
+        type Callback = extern "C" fn(*mut c_char, usize, usize, *mut c_void) -> usize;
+        let set = self.lib.easy_setopt;
+        // SAFETY: `easy` is live (its free is held back); each option gets the
+        // type it takes: a callback of the read/write shape, or a long.
+        let results = unsafe {
+            [
+                set(easy, curl_sys::CURLOPT_WRITEFUNCTION, discard as Callback),
+                set(easy, curl_sys::CURLOPT_HEADERFUNCTION, discard as Callback),
+                set(easy, curl_sys::CURLOPT_READFUNCTION, abort as Callback),
+                set(easy, curl_sys::CURLOPT_NOPROGRESS, 1 as c_long),
+                set(easy, curl_sys::CURLOPT_VERBOSE, 0 as c_long),
+            ]
+        };
+        if results.iter().any(|&r| r != curl_sys::CURLE_OK) {
+            trace!("silencing {easy:p}: {results:?}");
+        }
     }
 
     /// Whether `easy` has sent less of its upload than it announced (false

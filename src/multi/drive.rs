@@ -12,7 +12,7 @@ use std::ffi::c_int;
 use std::time::Duration;
 
 use super::deadline::Due;
-use super::{Call, Multi, Notice, State};
+use super::{Call, Held, Multi, Notice, State};
 use crate::debug::trace;
 use crate::engine::{CURLMNOTIFY_EASY_DONE, CURLMNOTIFY_INFO_READ, Happened};
 use crate::error::{Error, Result};
@@ -132,9 +132,11 @@ impl Multi {
     }
 
     fn still_attached(&self, easy: *mut curl_sys::CURL) -> bool {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        self.apply_deferred(&mut state);
-        state.books.contains(easy)
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // What is deferred may call libcurl, and libcurl the app's callbacks.
+        let mut held = Held { state, _mark: self.owner.mark() };
+        self.apply_deferred(&mut held.state);
+        held.state.books.contains(easy)
     }
 
     /// Chooses how to drive (walk.rs). Leaving the walk, the sockets go back

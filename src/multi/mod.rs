@@ -85,6 +85,9 @@ enum Deferred {
     /// The app paused it in some direction (true) or unpaused it
     /// (curl_easy_pause): parked until then, whatever its socket does.
     Paused(*mut CURL, bool),
+    /// The app freed it inside a callback, while libcurl still drove it
+    /// (before 8.22): removed, then freed, once libcurl's call returned.
+    Free(*mut CURL),
 }
 
 // SAFETY: the easy pointers are only compared and handed back to libcurl.
@@ -266,6 +269,12 @@ impl Multi {
                 }
                 Deferred::Unpark(easy) => state.books.unpark(easy),
                 Deferred::Paused(easy, paused) => state.books.set_paused(easy, paused),
+                Deferred::Free(easy) => {
+                    self.forget(state, easy);
+                    // SAFETY: the app freed `easy` with curl_easy_cleanup and
+                    // curlmux held that back (easy_freed); it is freed here once.
+                    unsafe { (self.engine.lib().easy_cleanup)(easy) };
+                }
             }
         }
     }
@@ -331,34 +340,47 @@ impl Multi {
     /// 7.75 to 8.14 detach the connection first and remove the easy after
     /// (curl 66d35ee5d4), so a connection with a response still in flight
     /// goes back to the cache and the next transfer on it reads that
-    /// response. Takes the lock only if it is free; otherwise (inside a
-    /// callback) the books forget the easy later and libcurl removes it.
-    pub fn easy_freed(&self, easy: *mut CURL) {
+    /// response. Takes the lock only if it is free. Inside a callback of
+    /// this multi, libcurl 8.22 and later keep the easy running (the books
+    /// too); earlier ones would free it while still driving it, so curlmux
+    /// holds the free back, unless another multi already did (`may_hold`
+    /// false): true when it did, and the caller must not free.
+    pub fn easy_freed(&self, easy: *mut CURL, may_hold: bool) -> bool {
         if !self.owner.is_current()
             && !self.inherited()
             && let Ok(state) = self.state.try_lock()
         {
             let mut held = Held { state, _mark: self.owner.mark() };
             self.apply_deferred(&mut held.state);
-            if held.state.books.contains(easy) {
-                if let Err(e) = self.engine.remove(easy) {
-                    trace!("freeing {easy:p}: remove: {e:?}");
-                }
-                held.state.books.detach(easy);
-                if !held.state.stale
-                    && let Ok(after) = self.engine.timeout()
-                {
-                    self.deadline.set(after);
-                }
-            }
+            self.forget(&mut held.state, easy);
+            return false;
+        }
+        if !self.owner.is_current() || !may_hold {
+            self.defer(Deferred::Detach(easy));
+            return false;
+        }
+        if self.engine.lib().keeps_easies_freed_in_callbacks() {
+            return false;
+        }
+        self.engine.silence(easy);
+        self.defer(Deferred::Free(easy));
+        true
+    }
+
+    /// Removes `easy` from libcurl and the books, if it is attached here.
+    fn forget(&self, state: &mut State, easy: *mut CURL) {
+        if !state.books.contains(easy) {
             return;
         }
-        // Inside a callback of this multi, libcurl 8.22 and later keep the
-        // easy, attached and running: so do the books.
-        if self.owner.is_current() && self.engine.lib().keeps_easies_freed_in_callbacks() {
-            return;
+        if let Err(e) = self.engine.remove(easy) {
+            trace!("freeing {easy:p}: remove: {e:?}");
         }
-        self.defer(Deferred::Detach(easy));
+        state.books.detach(easy);
+        if !state.stale
+            && let Ok(after) = self.engine.timeout()
+        {
+            self.deadline.set(after);
+        }
     }
 
     /// The app paused `easy` in some direction, or (false) unpaused it: if
