@@ -105,6 +105,9 @@ struct State {
     /// stay registered there. Until then an app that drives with
     /// socket_action watches them itself, and they are only remembered.
     reactor_used: bool,
+    /// The deferred list last applied, emptied: swapped in for the next, so
+    /// that deferring allocates nothing once both have grown.
+    applied: Vec<Deferred>,
 }
 
 pub struct Multi {
@@ -167,6 +170,7 @@ impl Multi {
                 walk: Walk::new(lib.can_walk()),
                 stale: false,
                 reactor_used: false,
+                applied: Vec::new(),
             }),
         });
         // SAFETY: the sink is the Multi itself, which outlives its engine:
@@ -236,8 +240,9 @@ impl Multi {
         if !self.any_deferred.load(Ordering::Acquire) || !self.any_deferred.swap(false, Ordering::AcqRel) {
             return;
         }
-        let pending = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|p| p.into_inner()));
-        for what in pending {
+        let mut pending = std::mem::take(&mut state.applied);
+        std::mem::swap(&mut pending, &mut *self.deferred.lock().unwrap_or_else(|p| p.into_inner()));
+        for what in pending.drain(..) {
             match what {
                 Deferred::Adopt(easy) => state.books.attach(easy),
                 Deferred::Detach(easy) => {
@@ -277,6 +282,7 @@ impl Multi {
                 }
             }
         }
+        state.applied = pending;
     }
 
     pub fn add(&self, easy: *mut CURL) -> Result<()> {
