@@ -134,6 +134,23 @@ fn cases() -> u32 {
     std::env::var("CURLMUX_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16)
 }
 
+/// Whether `ops` removes an easy from a multi other than one it was added
+/// to. libcurl before 7.70 answers OK there and unlinks the easy from the
+/// wrong multi's list, which later crashes or hangs; curlmux answers OK and
+/// leaves the easy where it is (ctests/misuse.c), so on such a libcurl these
+/// scripts have no stock answer to compare with.
+fn removes_from_another_multi(ops: &[String]) -> bool {
+    let mut added: Vec<(&str, &str)> = Vec::new();
+    ops.iter().any(|op| match op.split_whitespace().collect::<Vec<_>>()[..] {
+        ["add", k, e] => {
+            added.push((k, e));
+            false
+        }
+        ["remove", k, e] => added.iter().any(|&(k2, e2)| e2 == e && k2 != k),
+        _ => false,
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -141,6 +158,9 @@ proptest! {
     fn curlmux_answers_as_stock_libcurl(ops in proptest::collection::vec(op(), 1..30)) {
         let script = format!("init 0\ninit 1\n{}\ndrain 0\ndrain 1\ndrain 2\n", ops.join("\n"));
         for d in &setup().drivers {
+            if d.libcurl.before(7, 70) && removes_from_another_multi(&ops) {
+                continue;
+            }
             let (stock, curlmux) = std::thread::scope(|scope| {
                 let stock = scope.spawn(|| run(&d.stock, &d.libcurl, false, &script));
                 let curlmux = run(&d.linked, &d.libcurl, true, &script);

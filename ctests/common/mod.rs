@@ -76,6 +76,14 @@ pub struct Libcurl {
     pub link: String,
 }
 
+impl Libcurl {
+    /// Whether its version is older than `major.minor`.
+    pub fn before(&self, major: u32, minor: u32) -> bool {
+        let mut parts = self.label.split(['.', '-']).map(|n| n.parse::<u32>().unwrap_or(u32::MAX));
+        (parts.next().unwrap_or(u32::MAX), parts.next().unwrap_or(u32::MAX)) < (major, minor)
+    }
+}
+
 /// The libcurls `.ci/libcurls` set up, oldest first; CURLMUX_TEST_LIBCURL
 /// (labels, comma-separated) narrows them.
 pub fn matrix() -> Vec<Libcurl> {
