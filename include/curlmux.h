@@ -365,9 +365,9 @@ const char *curl_multi_strerror(CURLMcode code);
  * are handled, whatever `ev_bitmask` says. `*running_handles` (may be NULL)
  * is set as by `curl_multi_perform`.
  *
- * Returns `CURLM_OK`, `CURLM_BAD_HANDLE` (also for NULL, where libcurl 7.88
- * would crash), `CURLM_RECURSIVE_API_CALL` (from inside a callback), or an
- * error libcurl reported.
+ * Returns `CURLM_OK`, `CURLM_BAD_HANDLE` (also for NULL, where libcurl
+ * before 8.22 crashes), `CURLM_RECURSIVE_API_CALL` (from inside a
+ * callback), or an error libcurl reported.
  *
  * # Safety
  * `multi` is NULL or a multi handle; `running_handles` is NULL or writable.
@@ -402,8 +402,8 @@ CURLMcode curl_multi_socket_all(CURLM *multi, int *running_handles);
  * Attaches a private pointer to a socket libcurl uses, passed back as
  * `socketp` to the socket callback. Allowed from inside callbacks.
  *
- * Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_BAD_SOCKET` (libcurl does
- * not know `sockfd`).
+ * Returns `CURLM_OK`, `CURLM_BAD_HANDLE` (also for NULL, where libcurl
+ * before 8.11 crashes), `CURLM_BAD_SOCKET` (libcurl does not know `sockfd`).
  *
  * # Safety
  * `multi` is NULL or a multi handle.

@@ -4,7 +4,8 @@
  * program against stock libcurl and against curlmux and compares.
  *
  *   init K | cleanup K | add K E | remove K E | perform K | wait K |
- *   info K | setopt K | badopt K | addnull K | removenull K | drain K
+ *   info K | setopt K | badopt K | addnull K | removenull K | drain K |
+ *   timeout K | fdset K | socket K | poll K | wakeup K
  *
  * K picks one of 3 multi slots (NULL when not initialised or cleaned up:
  * a freed handle is undefined in libcurl, NULL is not), E one of 6 easy
@@ -12,6 +13,10 @@
  * two quick calls; results are printed only by `drain`, which runs a multi
  * until nothing runs and reports every message received so far, whether
  * `info` or `drain` read it. Each transfer must yield exactly one message.
+ * `timeout` prints whether any timeout is set, not how long (it ticks);
+ * `fdset` only its code (curlmux names its epoll fd there, libcurl its
+ * sockets); `poll` and `wakeup` print "newer: " lines, compared only where
+ * the bound libcurl has both (harness.h).
  */
 #include "../harness.h"
 
@@ -104,6 +109,33 @@ int main(void)
       code = curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 3L);
     else if(!strcmp(op, "badopt"))
       code = curl_multi_setopt(m, (CURLMoption)4242, 3L);
+    else if(!strcmp(op, "timeout")) {
+      long ms = -2;
+      code = curl_multi_timeout(m, &ms);
+      printf("timeout %d -> %d%s\n", k, code, code == CURLM_OK && ms < 0 ? " none" : "");
+      continue;
+    }
+    else if(!strcmp(op, "fdset")) {
+      fd_set r, w, x;
+      int max_fd;
+      FD_ZERO(&r);
+      FD_ZERO(&w);
+      FD_ZERO(&x);
+      code = curl_multi_fdset(m, &r, &w, &x, &max_fd);
+    }
+    else if(!strcmp(op, "socket")) {
+      /* Before 8.22 libcurl reads a NULL multi here before checking it. */
+      if(!m && curl_version_info(CURLVERSION_NOW)->version_num < 0x081600) {
+        printf("socket %d -> not on NULL before libcurl 8.22\n", k);
+        continue;
+      }
+      code = curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    else if(!strcmp(op, "poll") || !strcmp(op, "wakeup")) {
+      if(HAVE_NEWER)
+        NEWER_PRINTF("%s %d -> %d\n", op, k, op[0] == 'p' ? curl_multi_poll(m, NULL, 0, 5, &numfds) : curl_multi_wakeup(m));
+      continue;
+    }
     else if(!strcmp(op, "addnull"))
       code = curl_multi_add_handle(m, NULL);
     else if(!strcmp(op, "removenull"))
