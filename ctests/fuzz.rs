@@ -1,8 +1,9 @@
 //! Differential fuzzing of the multi API: random sequences of calls (add,
 //! remove, perform, wait, poll, wakeup, socket_action, timeout, fdset,
-//! info_read, setopt, cleanup, with valid and invalid handles) run through ctests/fuzz/driver.c against stock libcurl and
-//! against curlmux, on every libcurl of the matrix; return codes, completion
-//! messages and final states must be identical.
+//! info_read, setopt, cleanup, with valid and invalid handles) run through
+//! ctests/fuzz/driver.c against stock libcurl and against curlmux, on every
+//! libcurl of the matrix; return codes, completion messages and final states
+//! must be identical.
 //!
 //! CI runs CURLMUX_FUZZ_CASES (default 16) sequences, each on every libcurl;
 //! run it long with e.g. `CURLMUX_FUZZ_CASES=2000 cargo test --release --test
@@ -40,8 +41,7 @@ fn setup() -> &'static Setup {
         // Per link flavour: a program linked with -lcurl needs the symbol
         // versions of the libcurl it was linked against (CURL_OPENSSL_4).
         let build = |link: &str, linked: bool| {
-            let flavour = link.trim_start_matches("-l").replace([':', '.'], "_");
-            let out = dir.join(format!("driver.{flavour}.{}", if linked { "linked" } else { "stock" }));
+            let out = dir.join(format!("driver.{}.{}", common::flavour(link), if linked { "linked" } else { "stock" }));
             let mut cmd = Command::new("cc");
             cmd.args(["-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"]).arg(&out).arg(&source);
             if linked {

@@ -158,8 +158,7 @@ fn stock_policy(source: &str) -> Stock {
 fn cc(name: &str, suffix: &str, link: &str, curlmux: bool) -> PathBuf {
     let setup = setup();
     let source = source_dir().join(format!("{name}.c"));
-    let flavour = link.trim_start_matches("-l").replace([':', '.'], "_");
-    let out = build_dir().join(format!("{name}.{flavour}.{suffix}"));
+    let out = build_dir().join(format!("{name}.{}.{suffix}", common::flavour(link)));
     let mut cmd = Command::new("cc");
     cmd.args(["-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-pthread"])
         .arg("-I")

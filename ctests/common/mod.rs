@@ -76,6 +76,11 @@ pub struct Libcurl {
     pub link: String,
 }
 
+/// A file-name part for programs linked with `link` ("curl" for -lcurl).
+pub fn flavour(link: &str) -> String {
+    link.trim_start_matches("-l").replace([':', '.'], "_")
+}
+
 impl Libcurl {
     /// Whether its version is older than `major.minor`.
     pub fn before(&self, major: u32, minor: u32) -> bool {
