@@ -346,6 +346,7 @@ ctests!(
         wakeup_through_perform,
         handles_in_callbacks,
         freed_in_callback,
+        freed_in_notify,
         misuse,
         stale_handle,
         info_read_lifetime,

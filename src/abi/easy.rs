@@ -26,7 +26,9 @@ use crate::registry;
 /// hang), so curlmux holds the free back until libcurl's call returns, then
 /// removes the easy and frees it: no message for it, and its callbacks are
 /// silenced meanwhile (body and headers discarded, upload aborted, no
-/// progress or debug calls).
+/// progress or debug calls). The notify callback counts as inside a call
+/// from 8.22, as in libcurl: an easy of its multi freed there stays, with
+/// its message.
 ///
 /// Thread rules as libcurl's: the easy must not be in use by another thread.
 ///

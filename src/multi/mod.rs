@@ -350,8 +350,17 @@ impl Multi {
     /// this multi, libcurl 8.22 and later keep the easy running (the books
     /// too); earlier ones would free it while still driving it, so curlmux
     /// holds the free back, unless another multi already did (`may_hold`
-    /// false): true when it did, and the caller must not free.
+    /// false): true when it did, and the caller must not free. The notify
+    /// callback runs inside a call on libcurl 8.22 (a no-op there, the
+    /// easy and its message stay), after libcurl's call in curlmux.
     pub fn easy_freed(&self, easy: *mut CURL, may_hold: bool) -> bool {
+        if self.notifying.is_current()
+            && self.engine.lib().keeps_easies_freed_in_callbacks()
+            && let Ok(state) = self.state.try_lock()
+            && state.books.contains(easy)
+        {
+            return may_hold;
+        }
         if !self.owner.is_current()
             && !self.inherited()
             && let Ok(state) = self.state.try_lock()
