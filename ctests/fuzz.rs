@@ -177,7 +177,7 @@ proptest! {
                 (stock.join().unwrap(), curlmux)
             });
             // curl_multi_poll and _wakeup (7.66, 7.68): curlmux's own below that.
-            let (stock, curlmux) = if d.libcurl.before(7, 68) {
+            let (stock, curlmux) = if !d.libcurl.has_newer {
                 (without_newer(&stock), without_newer(&curlmux))
             } else {
                 (stock, curlmux)

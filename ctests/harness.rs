@@ -28,7 +28,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{Server, describe};
+use common::{Libcurl, Server, describe};
 
 const RUN_LIMIT: Duration = Duration::from_secs(240);
 /// The oldest libcurl users run (RHEL 8), Debian 12's, the oldest 8.x
@@ -63,19 +63,6 @@ const NO_ORACLE: [(&str, &str, &str); 13] = [
 const FREED_IN_CALLBACK: &str = "before 8.22 an easy freed inside a callback is freed while libcurl drives it: a crash, a failed perform or a transfer never finished";
 const FREED_MID_RESPONSE: &str = "7.75 to 8.14 hand the freed easy's response to the next transfer (curl 66d35ee5d4)";
 
-/// One libcurl of the matrix.
-struct Libcurl {
-    /// Its version, with a suffix for a second flavour ("7.88.1-gnutls").
-    label: String,
-    /// libcurl.so.4 and its sibling libraries: first on LD_LIBRARY_PATH.
-    lib: PathBuf,
-    /// How a test program links against it.
-    link: String,
-    /// It has curl_multi_poll and curl_multi_wakeup (7.68 and later): the
-    /// tests' "newer: " lines have a stock answer to compare with.
-    has_newer: bool,
-}
-
 struct Setup {
     /// target/<profile>/, where libcurlmux.so is.
     lib_dir: PathBuf,
@@ -100,28 +87,8 @@ fn setup() -> &'static Setup {
         lib_dir: common::lib_dir(),
         server: common::start_server(None),
         closed_port: common::closed_port(),
-        matrix: matrix(),
+        matrix: common::matrix(),
     })
-}
-
-/// The matrix, each libcurl with what it defines.
-fn matrix() -> Vec<Libcurl> {
-    common::matrix()
-        .into_iter()
-        .map(|l| {
-            let has_newer = defines(&l.lib.join("libcurl.so.4"), &["curl_multi_poll", "curl_multi_wakeup"]);
-            Libcurl { label: l.label, lib: l.lib, link: l.link, has_newer }
-        })
-        .collect()
-}
-
-/// Whether the shared library `lib` defines every one of `symbols`.
-fn defines(lib: &Path, symbols: &[&str]) -> bool {
-    let nm = Command::new("nm").args(["-D", "--defined-only"]).arg(lib).output().expect("run nm");
-    let text = String::from_utf8_lossy(&nm.stdout);
-    // A versioned name reads `curl_multi_poll@@CURL_OPENSSL_4`.
-    let names: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().nth(2)?.split('@').next()).collect();
-    symbols.iter().all(|s| names.contains(s))
 }
 
 /// The libcurls of the matrix whose label is in `only` (all for None).
@@ -257,7 +224,7 @@ fn ctest_on(name: &str, bins: &Programs, policy: &Stock, libcurl: &Libcurl) -> R
         };
     }
     let policy = match policy {
-        Stock::Needs(f) if defines(&libcurl.lib.join("libcurl.so.4"), &[f]) => &Stock::Same,
+        Stock::Needs(f) if common::defines(&libcurl.lib.join("libcurl.so.4"), &[f]) => &Stock::Same,
         Stock::Needs(_) => &Stock::MustFail,
         other => other,
     };

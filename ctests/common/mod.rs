@@ -74,6 +74,9 @@ pub struct Libcurl {
     pub lib: PathBuf,
     /// How a test program links against it.
     pub link: String,
+    /// It has curl_multi_poll and curl_multi_wakeup (7.68 and later): the
+    /// tests' "newer: " lines have a stock answer to compare with.
+    pub has_newer: bool,
 }
 
 /// A file-name part for programs linked with `link` ("curl" for -lcurl).
@@ -82,11 +85,24 @@ pub fn flavour(link: &str) -> String {
 }
 
 impl Libcurl {
+    /// Its version's numbers, then the flavour's (u32::MAX, sorting last).
+    fn version(&self) -> Vec<u32> {
+        self.label.split(['.', '-']).map(|n| n.parse().unwrap_or(u32::MAX)).collect()
+    }
+
     /// Whether its version is older than `major.minor`.
     pub fn before(&self, major: u32, minor: u32) -> bool {
-        let mut parts = self.label.split(['.', '-']).map(|n| n.parse::<u32>().unwrap_or(u32::MAX));
-        (parts.next().unwrap_or(u32::MAX), parts.next().unwrap_or(u32::MAX)) < (major, minor)
+        self.version()[..] < [major, minor][..]
     }
+}
+
+/// Whether the shared library `lib` defines every one of `symbols`.
+pub fn defines(lib: &Path, symbols: &[&str]) -> bool {
+    let nm = Command::new("nm").args(["-D", "--defined-only"]).arg(lib).output().expect("run nm");
+    let text = String::from_utf8_lossy(&nm.stdout);
+    // A versioned name reads `curl_multi_poll@@CURL_OPENSSL_4`.
+    let names: Vec<&str> = text.lines().filter_map(|l| l.split_whitespace().nth(2)?.split('@').next()).collect();
+    symbols.iter().all(|s| names.contains(s))
 }
 
 /// The libcurls `.ci/libcurls` set up, oldest first; CURLMUX_TEST_LIBCURL
@@ -103,12 +119,14 @@ pub fn matrix() -> Vec<Libcurl> {
             let dir = e.ok()?.path();
             let link = std::fs::read_to_string(dir.join("link")).ok()?.trim().to_string();
             let label = dir.file_name()?.to_str()?.to_string();
-            Some(Libcurl { label, lib: dir.join("lib"), link })
+            if wanted.as_ref().is_some_and(|w| !w.contains(&label)) {
+                return None;
+            }
+            let has_newer = defines(&dir.join("lib/libcurl.so.4"), &["curl_multi_poll", "curl_multi_wakeup"]);
+            Some(Libcurl { label, lib: dir.join("lib"), link, has_newer })
         })
-        .filter(|l| wanted.as_ref().is_none_or(|w| w.contains(&l.label)))
         .collect();
-    let key = |l: &Libcurl| -> Vec<u32> { l.label.split(['.', '-']).map(|n| n.parse().unwrap_or(u32::MAX)).collect() };
-    matrix.sort_by_key(key);
+    matrix.sort_by_key(Libcurl::version);
     assert!(!matrix.is_empty(), "no libcurl of the matrix in {} matches CURLMUX_TEST_LIBCURL", root.display());
     matrix
 }
