@@ -334,6 +334,7 @@ ctests!(
         freed_mid_response,
         pause_progress,
         switch_loops,
+        threads_churn,
         http3,
     ],
     subset: [

@@ -9,6 +9,12 @@
 //! pointer into its middle, which valgrind counts as "possibly lost" at
 //! exit, and a program valgrind-clean on stock must stay so.
 //! Must not know the API's rules.
+//!
+//! Locking: one `RwLock`, held only to read or change the maps, never
+//! across a call into a Multi, libcurl or the application. A Multi's
+//! callbacks call back into the exports, which route through here: a reader
+//! that called out while holding the lock could meet itself behind a waiting
+//! writer (`curl_multi_init` on another thread) and never return.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, LazyLock, RwLock};
@@ -80,15 +86,22 @@ pub fn route(handle: *mut CURLM) -> Route {
 /// Retires `handle` after its Multi was cleaned up.
 pub fn retire(handle: *mut CURLM) {
     let key = handle as usize;
-    let mut reg = write();
-    if reg.live.remove(&key).is_some() {
-        reg.retired.insert(key);
-        reg.free.push_back(key);
-    }
+    let retired = {
+        let mut reg = write();
+        let retired = reg.live.remove(&key);
+        if retired.is_some() {
+            reg.retired.insert(key);
+            reg.free.push_back(key);
+        }
+        retired
+    };
+    // Dropped unlocked: the last reference's drop may close the engine.
+    drop(retired);
 }
 
-/// Calls `f` on every multi curlmux issued and has not cleaned up. `f`
-/// must not block: the registry is locked meanwhile.
-pub fn each_live(f: impl Fn(&Multi)) {
-    read().live.values().for_each(|m| f(m));
+/// Every multi curlmux issued and has not cleaned up, as of now. The lock
+/// is released before the caller uses them: what the caller does may call
+/// into libcurl, and through it the application's callbacks and the exports.
+pub fn live() -> Vec<Arc<Multi>> {
+    read().live.values().cloned().collect()
 }

@@ -40,13 +40,11 @@ pub unsafe extern "C" fn curl_easy_cleanup(handle: *mut CURL) {
         if handle.is_null() {
             return;
         }
-        let held_back = std::cell::Cell::new(false);
-        registry::each_live(|m| {
-            if m.easy_freed(handle, !held_back.get()) {
-                held_back.set(true);
-            }
-        });
-        if held_back.get() {
+        let mut held_back = false;
+        for m in registry::live() {
+            held_back |= m.easy_freed(handle, !held_back);
+        }
+        if held_back {
             return;
         }
         match libcurl() {
@@ -83,7 +81,8 @@ pub unsafe extern "C" fn curl_easy_pause(handle: *mut CURL, action: c_int) -> CU
         // SAFETY: the caller's easy goes unchanged to the libcurl that made it.
         let result = unsafe { (lib.easy_pause)(handle, action) };
         if !handle.is_null() {
-            registry::each_live(|m| m.easy_paused(handle, action & (CURLPAUSE_RECV | CURLPAUSE_SEND) != 0));
+            let paused = action & (CURLPAUSE_RECV | CURLPAUSE_SEND) != 0;
+            registry::live().iter().for_each(|m| m.easy_paused(handle, paused));
         }
         result
     })
