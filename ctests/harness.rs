@@ -171,7 +171,8 @@ fn test_env(cmd: &mut Command, libcurl: &Libcurl, curlmux: bool) {
         .env("LD_LIBRARY_PATH", &libcurl.lib)
         .env_remove("LD_PRELOAD")
         .env_remove("CURLMUX_LIBCURL")
-        .env_remove("CURLMUX_DEBUG");
+        .env_remove("CURLMUX_DEBUG")
+        .env_remove("CURLMUX_TEST_VALGRIND");
 }
 
 /// A test's two programs for libcurls linked one way.
@@ -335,6 +336,8 @@ ctests!(
         pause_progress,
         switch_loops,
         threads_churn,
+        threads_feed,
+        threads_race,
         http3,
     ],
     subset: [
@@ -533,9 +536,14 @@ fn valgrind_on(label: &str) {
             "--show-leak-kinds=definite,possible",
             "--errors-for-leak-kinds=definite,possible",
             "--child-silent-after-fork=yes",
+            // Threads take valgrind's one lock in turn: without it, threads
+            // that loop (threads_churn's) starve the one under test.
+            "--fair-sched=yes",
         ])
         .arg(&bin);
         test_env(&mut cmd, libcurl, true);
+        // The threaded tests make fewer rounds (threads.h).
+        cmd.env("CURLMUX_TEST_VALGRIND", "1");
         let out = common::run_limited(cmd, RUN_LIMIT);
         (!out.status.success()).then(|| describe(&format!("valgrind {name} on {label}"), &out))
     })

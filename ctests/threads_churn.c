@@ -1,29 +1,38 @@
-/* An application's own event loop (socket and timer callbacks,
-   curl_multi_socket_action) whose socket callback calls curl_multi_assign on
-   CURL_POLL_REMOVE, freeing easies still attached (curl_easy_cleanup) while
-   other threads create and clean up multi handles of their own. The free
-   reaches the socket callback from inside libcurl's removal, and the
-   callback calls back into the multi API: nothing may wait there for a lock
-   the freeing thread holds while another thread waits for it. A watchdog
-   fails the test if a round hangs. */
-#include "harness.h"
-#include <pthread.h>
+/* Calls that come back into the multi API from inside libcurl, while other
+   threads create and clean up multi handles and run curl_easy_perform
+   (whose private multi libcurl drives through its own public functions):
+   nothing may wait there for a lock the calling thread holds while another
+   thread waits for it. A watchdog fails the test if a round hangs.
+   1. An application's own event loop (socket and timer callbacks,
+      curl_multi_socket_action) whose socket callback calls
+      curl_multi_assign on CURL_POLL_REMOVE, freeing easies still attached
+      (curl_easy_cleanup): the free reaches the socket callback from inside
+      libcurl's removal.
+   2. A perform + wait loop whose write, progress and debug callbacks call
+      back in (info_read, get_handles, timeout, assign, wakeup, and
+      curl_easy_pause of their own transfer); the answers are
+      callback_misuse.c's business, this test only asks that every
+      transfer ends once.
+   3. curl_multi_cleanup with transfers in flight. */
+#include "threads.h"
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 
 #define ROUNDS 100
 #define CHURNERS 2
-/* Generous, for valgrind on a loaded 2-core machine: stock libcurl does the
-   100 rounds in about 0.2 s, and one hung round never ends. */
-#define WATCHDOG_S 120
+/* For the whole run. Generous, for valgrind on a loaded 2-core machine
+   (where the churning threads take most of valgrind's one lock): stock
+   libcurl does the 100 rounds in about 0.2 s, and one hung round never
+   ends. */
+#define WATCHDOG_S 180
 
 static CURLM *multi;
 static int epfd, tfd;
 static int wished_in;       /* the socket callback has asked for reading */
 static long removes, assigns_refused;
-static volatile int stop;
-static volatile long churned;
+static volatile int stop; /* only ever set, once, then joined */
+static long churned, performed;
 
 static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
@@ -97,9 +106,146 @@ static void *churn(void *arg)
     CURLM *m = curl_multi_init();
     CHECK(m != NULL);
     MOK(curl_multi_cleanup(m));
-    churned++;
+    __atomic_add_fetch(&churned, 1, __ATOMIC_RELAXED);
   }
   return NULL;
+}
+
+/* curl_easy_perform over and over: libcurl's own multi, which it drives
+   through its public multi functions (before 8.22), and so through curlmux. */
+static void *perform_easily(void *arg)
+{
+  (void)arg;
+  while(!stop) {
+    struct body b;
+    CURL *e = new_transfer(&b, "/bytes/10");
+    CHECK_DONE(e, curl_easy_perform(e));
+    CHECK_EQ(b.len, 10);
+    curl_easy_cleanup(e);
+    __atomic_add_fetch(&performed, 1, __ATOMIC_RELAXED);
+  }
+  return NULL;
+}
+
+/* Phase 2: callbacks that call back in. */
+static CURLM *calling;
+static long taken_inside; /* messages a callback's info_read took (8.22+) */
+
+static void call_back_in(CURL *self)
+{
+  int q;
+  long ms;
+  typedef CURL **(*get_handles_fn)(CURLM *);
+  get_handles_fn get_handles = (get_handles_fn)newer_symbol("curl_multi_get_handles");
+  if(curl_multi_info_read(calling, &q))
+    taken_inside++;
+  if(get_handles) {
+    CURL **all = get_handles(calling);
+    curl_free(all);
+  }
+  curl_multi_timeout(calling, &ms);
+  curl_multi_assign(calling, 100000, NULL);
+  if(HAVE_NEWER)
+    curl_multi_wakeup(calling);
+  if(self)
+    curl_easy_pause(self, CURLPAUSE_CONT);
+}
+
+static size_t write_back_in(char *data, size_t size, size_t n, void *userp)
+{
+  struct body *b = userp;
+  call_back_in(NULL);
+  return body_write(data, size, n, b);
+}
+
+static int progress_back_in(void *p, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+  (void)dt;
+  (void)dn;
+  (void)ut;
+  (void)un;
+  call_back_in(p);
+  return 0;
+}
+
+static int debug_back_in(CURL *e, curl_infotype type, char *data, size_t size, void *userp)
+{
+  (void)e;
+  (void)type;
+  (void)data;
+  (void)size;
+  (void)userp;
+  call_back_in(NULL);
+  return 0;
+}
+
+static void callbacks_calling_back(int transfers)
+{
+  struct body b[20];
+  CURL *e[20];
+  int i, left = transfers, running = 1, n, q;
+  CURLMsg *msg;
+  calling = curl_multi_init();
+  CHECK(calling != NULL);
+  while(left > 0) {
+    int batch = left < 20 ? left : 20, done = 0;
+    for(i = 0; i < batch; i++) {
+      e[i] = new_transfer(&b[i], "/trickle/3000/3/30");
+      curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, write_back_in);
+      curl_easy_setopt(e[i], CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(e[i], CURLOPT_XFERINFOFUNCTION, progress_back_in);
+      curl_easy_setopt(e[i], CURLOPT_XFERINFODATA, e[i]);
+      if(i % 4 == 0) {
+        curl_easy_setopt(e[i], CURLOPT_VERBOSE, 1L);
+        curl_easy_setopt(e[i], CURLOPT_DEBUGFUNCTION, debug_back_in);
+      }
+      MOK(curl_multi_add_handle(calling, e[i]));
+    }
+    running = 1;
+    while(running) {
+      MOK(curl_multi_perform(calling, &running));
+      while((msg = curl_multi_info_read(calling, &q))) {
+        CHECK_DONE(msg->easy_handle, msg->data.result);
+        done++;
+      }
+      if(running)
+        MOK(curl_multi_wait(calling, NULL, 0, 1000, &n));
+    }
+    while((msg = curl_multi_info_read(calling, &q)))
+      done++;
+    CHECK_EQ(done + taken_inside, batch);
+    taken_inside = 0;
+    for(i = 0; i < batch; i++) {
+      CHECK_EQ(b[i].len, 3000);
+      MOK(curl_multi_remove_handle(calling, e[i]));
+      curl_easy_cleanup(e[i]);
+    }
+    left -= batch;
+  }
+  MOK(curl_multi_cleanup(calling));
+}
+
+/* Phase 3: cleaned up with transfers in flight; the easies survive it. */
+static void cleanup_in_flight(int times)
+{
+  int r, i, running, n;
+  for(r = 0; r < times; r++) {
+    struct body b[4];
+    CURL *e[4];
+    CURLM *m = curl_multi_init();
+    CHECK(m != NULL);
+    for(i = 0; i < 4; i++) {
+      e[i] = new_transfer(&b[i], i % 2 ? "/hang" : "/trickle/4000/4/400");
+      MOK(curl_multi_add_handle(m, e[i]));
+    }
+    for(i = 0; i < 3; i++) {
+      MOK(curl_multi_perform(m, &running));
+      MOK(curl_multi_wait(m, NULL, 0, 20, &n));
+    }
+    MOK(curl_multi_cleanup(m));
+    for(i = 0; i < 4; i++)
+      curl_easy_cleanup(e[i]);
+  }
 }
 
 static void hung(int sig)
@@ -113,7 +259,7 @@ static void hung(int sig)
 
 int main(void)
 {
-  pthread_t churners[CHURNERS];
+  pthread_t churners[CHURNERS], performer;
   struct epoll_event event;
   int i, r, q;
 
@@ -133,8 +279,9 @@ int main(void)
   MOK(curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer));
   for(i = 0; i < CHURNERS; i++)
     CHECK_EQ(pthread_create(&churners[i], NULL, churn, NULL), 0);
+  CHECK_EQ(pthread_create(&performer, NULL, perform_easily, NULL), 0);
 
-  for(r = 0; r < ROUNDS; r++) {
+  for(r = 0; r < rounds(ROUNDS); r++) {
     struct body b;
     CURL *e = new_transfer(&b, "/hang");
     long before = removes;
@@ -146,15 +293,20 @@ int main(void)
     curl_easy_cleanup(e);
     CHECK(removes > before);
   }
-  stop = 1;
-  for(i = 0; i < CHURNERS; i++)
-    pthread_join(churners[i], NULL);
-  CHECK(churned > 0);
   CHECK(curl_multi_info_read(multi, &q) == NULL);
   MOK(curl_multi_cleanup(multi));
   close(epfd);
   close(tfd);
+  printf("%d easies freed while attached, each socket's removal seen\n", r);
+  callbacks_calling_back(rounds(200));
+  printf("%d transfers whose callbacks call back in, each ended once\n", rounds(200));
+  cleanup_in_flight(rounds(50));
+  printf("%d multis cleaned up with transfers in flight\n", rounds(50));
+  stop = 1;
+  for(i = 0; i < CHURNERS; i++)
+    CHECK_EQ(pthread_join(churners[i], NULL), 0);
+  CHECK_EQ(pthread_join(performer, NULL), 0);
+  CHECK(churned > 0 && performed > 0);
   alarm(0);
-  printf("%d easies freed while attached, each socket's removal seen, beside multi churn\n", ROUNDS);
   return 0;
 }

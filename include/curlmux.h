@@ -179,6 +179,15 @@ CURLMcode curl_multi_cleanup(CURLM *multi);
  * curlmux answers `CURLM_RECURSIVE_API_CALL` itself, here and in
  * `curl_multi_remove_handle`.
  *
+ * Any thread may call it, also while another thread drives the multi or
+ * sleeps in it: a sleeping wait, poll or select on its descriptor returns at
+ * once. It never waits for another thread: one inside the multi hands the
+ * easy to libcurl before its call returns (curlmux's own checks come first
+ * then, and an easy libcurl refuses ends in a message with
+ * `CURLE_BAD_FUNCTION_ARGUMENT`). With the application's own socket and
+ * timer callbacks, the callbacks an add from another thread causes are made
+ * on the driving thread, at its next call.
+ *
  * # Safety
  * `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
  */
@@ -196,6 +205,11 @@ CURLMcode curl_multi_add_handle(CURLM *multi, CURL *easy);
  * libcurl older than 7.70, an easy attached to another multi gets
  * `CURLM_OK`, as that libcurl answers, and is left where it is (that
  * libcurl would unlink it from the wrong multi).
+ *
+ * Any thread may call it. While another thread is inside a call that
+ * drives the multi, it waits for that call to return; afterwards libcurl
+ * never touches the easy for this multi again. A sleeping wait, poll or
+ * select on the multi's descriptor returns at once.
  *
  * # Safety
  * `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
@@ -274,9 +288,9 @@ CURLMcode curl_multi_fdset(CURLM *multi,
  * Returns `CURLM_OK`; `CURLM_BAD_HANDLE`; `CURLM_RECURSIVE_API_CALL` (from
  * inside a callback); `CURLM_BAD_FUNCTION_ARGUMENT` (negative timeout; a
  * libcurl older than 7.69 instead waits without a limit of its own, and so
- * does curlmux bound to it); `CURLM_UNRECOVERABLE_POLL`. Other threads may use the multi meanwhile,
- * except while libcurl walks the transfers (see `curl_multi_perform`):
- * then the wait is libcurl's own and other calls wait for it.
+ * does curlmux bound to it); `CURLM_UNRECOVERABLE_POLL`. Other threads may
+ * use the multi meanwhile; a change one makes (add, remove, setopt,
+ * cleanup) ends the wait at once, with nothing ready.
  *
  * # Safety
  * `multi` is NULL or a multi handle; `extra_fds` points to `extra_nfds`
@@ -346,6 +360,8 @@ CURLMcode curl_multi_timeout(CURLM *multi, long *milliseconds);
  * until its easy is removed or the multi is cleaned up.
  *
  * Returns NULL for a NULL or cleaned-up multi and from inside a callback.
+ * Any thread may call it at any time; it never waits for a thread inside
+ * the multi.
  *
  * # Safety
  * `multi` is NULL or a multi handle; `msgs_in_queue` is NULL or writable.

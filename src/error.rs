@@ -65,6 +65,16 @@ impl From<Error> for CURLMcode {
 }
 
 impl Error {
+    /// The `CURLcode` a transfer ends with when libcurl refused to take it
+    /// after curlmux had already answered its add (a queued add, mod.rs).
+    pub fn as_transfer_result(self) -> curl_sys::CURLcode {
+        match CURLMcode::from(self) {
+            CURLM_OUT_OF_MEMORY => curl_sys::CURLE_OUT_OF_MEMORY,
+            CURLM_ABORTED_BY_CALLBACK => curl_sys::CURLE_ABORTED_BY_CALLBACK,
+            _ => curl_sys::CURLE_BAD_FUNCTION_ARGUMENT,
+        }
+    }
+
     /// Turns a code from the bound libcurl into a result.
     pub fn check(code: CURLMcode) -> Result<()> {
         if code == CURLM_OK { Ok(()) } else { Err(Error::Engine(code)) }

@@ -12,7 +12,7 @@ use std::ffi::c_int;
 use std::time::Duration;
 
 use super::deadline::Due;
-use super::{Call, Held, Multi, Notice, State};
+use super::{Call, Multi, Notice, State};
 use crate::debug::trace;
 use crate::engine::{CURLMNOTIFY_EASY_DONE, CURLMNOTIFY_INFO_READ, Happened};
 use crate::error::{Error, Result};
@@ -44,7 +44,7 @@ impl Multi {
                 return self.walk(state);
             }
             let mut outcome = self.drive(state);
-            if state.books.any_parked() {
+            if self.books().any_parked() {
                 keep_first_error(&mut outcome, self.run_parked(state));
             }
             outcome
@@ -62,7 +62,7 @@ impl Multi {
     /// which also reports every socket change the walk made (libcurl's
     /// perform does not always).
     fn run_parked(&self, state: &mut State) -> Result<()> {
-        let outcome = self.run_every_transfer(state);
+        let outcome = self.run_every_transfer();
         self.collect(state);
         self.deadline.set(self.engine.timeout()?);
         outcome
@@ -77,7 +77,7 @@ impl Multi {
     /// waiting for it), so a sweep comes within SWEEP_EVERY while transfers
     /// run: a transfer whose wake-up was dropped waits for that at most, not
     /// for its own timeout.
-    fn run_every_transfer(&self, state: &State) -> Result<()> {
+    fn run_every_transfer(&self) -> Result<()> {
         if !self.engine.lib().walk_drops_wakeups() {
             return self.engine.run_all();
         }
@@ -88,7 +88,7 @@ impl Multi {
             }
             self.engine.timeout_expired()?;
         }
-        if state.books.running() > 0 {
+        if self.books().running() > 0 {
             self.deadline.check_within(SWEEP_EVERY);
         }
         self.engine.run_all()
@@ -98,17 +98,21 @@ impl Multi {
     /// notices collected meanwhile (the notify callback may call in), and
     /// counts the running transfers as they are after that, as libcurl does.
     /// After an error the notices wait for the next call, as in libcurl.
+    /// The calling thread becomes the one that drives: callbacks relayed to
+    /// it are made first.
     pub(super) fn driving(&self, call: Call, body: impl FnOnce(&mut State) -> Result<()>) -> Result<c_int> {
-        let running = {
+        {
             let mut held = self.lock(call)?;
-            body(&mut held.state)?;
-            held.state.books.running()
-        };
-        if !self.notify.has_notices() {
-            return Ok(running as c_int);
+            self.driving_here();
+            self.make_relayed();
+            body(&mut held)?;
         }
-        self.hand_out_notices();
-        Ok(self.lock(call)?.state.books.running() as c_int)
+        if self.notify.has_notices() {
+            self.hand_out_notices();
+            // Entered again only to refuse a multi cleaned up meanwhile.
+            drop(self.lock(call)?);
+        }
+        Ok(self.books().running() as c_int)
     }
 
     /// Calls the notify callback for each notice, in order, until none is
@@ -131,19 +135,17 @@ impl Multi {
         }
     }
 
+    /// What was deferred is applied whenever the engine lock is let go.
     fn still_attached(&self, easy: *mut curl_sys::CURL) -> bool {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        // What is deferred may call libcurl, and libcurl the app's callbacks.
-        let mut held = Held { state, _mark: self.owner.mark() };
-        self.apply_deferred(&mut held.state);
-        held.state.books.contains(easy)
+        self.books().contains(easy)
     }
 
     /// Chooses how to drive (walk.rs). Leaving the walk, the sockets go back
     /// into the epoll set as last wished; what libcurl changed meanwhile is
     /// asked at the next call that may drive transfers (`catch_up`).
     pub(super) fn steer(&self, state: &mut State) {
-        match state.walk.decide(state.books.attached(), !self.app.drives()) {
+        let attached = self.books().attached();
+        match state.walk.decide(attached, !self.app.drives()) {
             // Walking, fdset would name libcurl's sockets, which libcurl's
             // fdset skips past FD_SETSIZE: a select loop with a descriptor
             // limit above it never walks. Read here, where a walk starts,
@@ -153,11 +155,11 @@ impl Multi {
                 state.walk.refuse();
             }
             Some(true) => {
-                trace!("walk: on, {} attached", state.books.attached());
+                trace!("walk: on, {attached} attached");
                 self.reactor.pause();
             }
             Some(false) => {
-                trace!("walk: off, {} attached", state.books.attached());
+                trace!("walk: off, {attached} attached");
                 for easy in self.reactor.resume() {
                     self.refused_watch(easy as *mut curl_sys::CURL);
                 }
@@ -186,9 +188,9 @@ impl Multi {
         if !std::mem::take(&mut state.stale) {
             return Ok(());
         }
-        let outcome = self.run_every_transfer(state);
+        let outcome = self.run_every_transfer();
         self.collect(state);
-        self.park_unwatched(state);
+        self.park_unwatched();
         self.deadline.set(self.engine.timeout()?);
         outcome
     }
@@ -199,21 +201,21 @@ impl Multi {
     /// (paused meanwhile, by the app or by its callbacks' return values).
     /// Transfers still waiting for a connection are not parked: they get a
     /// socket, or wait for one to come free. Once per walk's end.
-    fn park_unwatched(&self, state: &mut State) {
+    fn park_unwatched(&self) {
         let mut wished: HashMap<usize, bool> = HashMap::new();
         for (_, owner, interest) in self.reactor.wishes() {
             *wished.entry(owner).or_default() |= interest.write;
         }
-        let parked: Vec<_> = state
-            .books
-            .running_easies()
+        let running: Vec<_> = self.books().running_easies().collect();
+        let parked: Vec<_> = running
+            .into_iter()
             .filter(|&easy| match wished.get(&(easy as usize)) {
                 None => self.engine.request_sent(easy),
                 Some(writes) => !writes && self.engine.upload_unfinished(easy),
             })
             .collect();
         for easy in parked {
-            state.books.park(easy);
+            self.books().park(easy);
         }
     }
 
@@ -236,7 +238,7 @@ impl Multi {
         self.reactor.clear_due();
         let outcome = self.engine.perform();
         let finished = self.collect(state);
-        state.walk.walked(finished, state.books.attached());
+        state.walk.walked(finished, self.books().attached());
         outcome
     }
 
@@ -269,7 +271,7 @@ impl Multi {
                 }
             }
             if due.any() {
-                keep_first_error(&mut outcome, self.expire(state, due));
+                keep_first_error(&mut outcome, self.expire(due));
             }
             seen += sockets;
             if sockets == 0 && !due.any() {
@@ -280,8 +282,8 @@ impl Multi {
                 break;
             }
         }
-        state.walk.saw(seen, state.books.attached());
-        if self.engine.lib().drops_near_timers() && state.books.running() > 0 {
+        state.walk.saw(seen, self.books().attached());
+        if self.engine.lib().drops_near_timers() && self.books().running() > 0 {
             self.deadline.check_within(SWEEP_EVERY);
         }
         outcome
@@ -289,8 +291,8 @@ impl Multi {
 
     /// A sweep (`drive`) is for running transfers: with none left, it is
     /// not a deadline to report or sleep for.
-    pub(super) fn sweep_only_while_running(&self, state: &State) {
-        if state.books.running() == 0 {
+    pub(super) fn sweep_only_while_running(&self) {
+        if self.books().running() == 0 {
             self.deadline.forget_check();
         }
     }
@@ -304,14 +306,14 @@ impl Multi {
     /// ends it. Such a libcurl has every transfer run (curl_multi_socket_all,
     /// which runs the due timers too) soon after each timer: at most once per
     /// CHECK_TIMEOUTS_WITHIN.
-    fn expire(&self, state: &mut State, due: Due) -> Result<()> {
+    fn expire(&self, due: Due) -> Result<()> {
         if due.check {
-            let outcome = self.run_every_transfer(state);
+            let outcome = self.run_every_transfer();
             self.deadline.set(self.engine.timeout()?);
             return outcome;
         }
         let outcome = self.engine.timeout_expired();
-        if self.engine.lib().may_lose_timeouts() && state.books.running() > 0 {
+        if self.engine.lib().may_lose_timeouts() && self.books().running() > 0 {
             self.deadline.check_within(CHECK_TIMEOUTS_WITHIN);
         }
         outcome
@@ -323,18 +325,22 @@ impl Multi {
         self.apply_deferred(state);
         let mut finished = 0;
         while let Some(done) = self.engine.next_done() {
-            finished += self.finish(state, done.easy, done.result) as usize;
+            finished += self.finish(done.easy, done.result) as usize;
         }
         finished
     }
 
     /// Queues the message that `easy` finished with `result`, with its
     /// notices; false when it is not a running transfer of this multi.
-    pub(super) fn finish(&self, state: &mut State, easy: *mut curl_sys::CURL, result: curl_sys::CURLcode) -> bool {
-        let was_empty = state.books.queued() == 0;
-        if !state.books.complete(easy, result) {
-            return false;
-        }
+    pub(super) fn finish(&self, easy: *mut curl_sys::CURL, result: curl_sys::CURLcode) -> bool {
+        let was_empty = {
+            let mut books = self.books();
+            let was_empty = books.queued() == 0;
+            if !books.complete(easy, result) {
+                return false;
+            }
+            was_empty
+        };
         if self.notify.wants(CURLMNOTIFY_EASY_DONE) {
             self.notify.push(Notice { kind: CURLMNOTIFY_EASY_DONE, easy });
         }

@@ -92,7 +92,8 @@ pub const fn refused_in_notify(call: Call) -> bool {
     matches!(call, Call::Perform | Call::SocketAction | Call::Cleanup)
 }
 
-/// The thread currently holding the Multi's lock, if any.
+/// A thread of the process, or none: the one holding a Multi's lock, the
+/// one running its notify callback, the one that drove it last.
 #[derive(Default)]
 pub struct Owner(AtomicU64);
 
@@ -104,14 +105,29 @@ fn this_thread() -> u64 {
 }
 
 impl Owner {
-    /// True when the calling thread holds the lock: the call comes from a callback.
+    /// True when the calling thread is the one recorded.
     pub fn is_current(&self) -> bool {
         self.0.load(Ordering::Acquire) == this_thread()
     }
 
-    /// Marks the calling thread as owner until the returned mark drops.
-    pub fn mark(&self) -> OwnerMark<'_> {
+    /// True when a thread is recorded and it is not the calling one.
+    pub fn is_other(&self) -> bool {
+        !matches!(self.0.load(Ordering::Acquire), 0) && !self.is_current()
+    }
+
+    /// Records the calling thread.
+    pub fn set(&self) {
         self.0.store(this_thread(), Ordering::Release);
+    }
+
+    /// Records none.
+    pub fn clear(&self) {
+        self.0.store(0, Ordering::Release);
+    }
+
+    /// Records the calling thread until the returned mark drops.
+    pub fn mark(&self) -> OwnerMark<'_> {
+        self.set();
         OwnerMark(self)
     }
 }
@@ -120,6 +136,6 @@ pub struct OwnerMark<'a>(&'a Owner);
 
 impl Drop for OwnerMark<'_> {
     fn drop(&mut self) {
-        self.0.0.store(0, Ordering::Release);
+        self.0.clear();
     }
 }

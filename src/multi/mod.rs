@@ -1,11 +1,50 @@
 //! Multi: what one `CURLM *` issued by curlmux is.
 //!
 //! Owns: the rules of the API — check order, what a call may do inside a
-//! callback (one [`Multi::enter`] over guard.rs's table), serialization of
-//! threads — and the books of attached transfers and their messages
+//! callback (one [`Multi::enter`] over guard.rs's table), which thread may
+//! do what — and the books of attached transfers and their messages
 //! (queue.rs). The drive loop lives in drive.rs, the waiting in wait.rs.
 //! Must not see raw C pointers from callers other than easy handles, and
 //! makes no syscalls itself: the reactor and the engine do.
+//!
+//! # Locks and threads
+//!
+//! Two locks per Multi, in this order:
+//!
+//! 1. `state`, the engine lock: whoever holds it may call into the engine
+//!    (libcurl), and so, through libcurl, into the application's callbacks.
+//!    It is the one lock held across calls out. Those calls come back in
+//!    only on the same thread (the callbacks, and libcurl calling its own
+//!    public functions), and that thread is recorded (`owner`): its calls
+//!    never wait for the lock, guard.rs's table decides what they may do.
+//!    A thread that waits for it holds no other lock of curlmux's.
+//! 2. `books`, the attached transfers and their messages: held only to read
+//!    or change them, never across a call out; taken after `state` or alone.
+//!
+//! Beside them, leaves held for a few instructions and never across a call
+//! out: the deferred and queued-add lists, the relayed callbacks, the
+//! notify queue, the reactor's socket table, the registry (registry.rs).
+//! `handing_out` is held across the notify callback but only ever tried,
+//! never waited for.
+//!
+//! Which thread may do what, on a Multi curlmux drives (no socket or timer
+//! callback of the application's): any thread may add, remove, set options,
+//! wake, read messages, list handles and read counts at any time. Reading
+//! messages and listing handles take only `books`. An add that finds the
+//! engine lock taken queues the easy (the books have it at once) and
+//! returns; whoever holds the lock hands it to libcurl before letting go.
+//! The other calls wait for the lock (one perform's work at most; a sleeping
+//! wait or poll does not hold it, and libcurl's own wait, while libcurl
+//! walks, is kicked to let go). A change made by a thread other than the one
+//! that drives or waits kicks the reactor, so a sleeping wait, poll,
+//! `curlmux_select` or select on the fdset descriptor returns at once.
+//! Calls that drive (perform, socket_action, wait, poll, select, fdset)
+//! from several threads at once are serialized. On a Multi the application
+//! drives with its own callbacks, libcurl's socket and timer callbacks go to
+//! the application only on the thread that drove it last: those a call from
+//! another thread causes (the timer's 0 ms after an add, a removal's
+//! `CURL_POLL_REMOVE`) are relayed and made at the start of that thread's
+//! next call into the multi.
 
 mod app;
 mod deadline;
@@ -17,9 +56,10 @@ mod wait;
 mod walk;
 
 use std::ffi::{c_int, c_long, c_uint, c_void};
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use curl_sys::{CURL, CURLE_OUT_OF_MEMORY, CURLMoption, CURLMsg, CURLcode, curl_socket_t};
 
@@ -93,9 +133,9 @@ enum Deferred {
 // SAFETY: the easy pointers are only compared and handed back to libcurl.
 unsafe impl Send for Deferred {}
 
+/// What only the holder of the engine lock touches.
 struct State {
     closed: bool,
-    books: Books,
     events: Events,
     walk: Walk,
     /// The walk ended and libcurl has not reported the socket wishes it
@@ -119,21 +159,79 @@ pub struct Multi {
     reactor: Reactor,
     deadline: Deadline,
     notify: Notify,
+    /// The thread holding the engine lock, if any.
     owner: Owner,
     /// The thread running the application's notify callback, if any.
     notifying: Owner,
+    /// The thread that last drove or waited: the one another thread's
+    /// change must wake, and where relayed callbacks go.
+    driver: Owner,
     deferred: Mutex<Vec<Deferred>>,
     /// Set after a push to `deferred`: the common empty case costs one load.
     any_deferred: AtomicBool,
+    /// Easies added while another thread held the engine lock: in the
+    /// books already, handed to libcurl by the holder before it lets go.
+    queued_adds: Mutex<Vec<Easy>>,
+    any_queued_adds: AtomicBool,
+    /// The application's socket and timer callbacks caused on another
+    /// thread than the driver, for the driver's next call.
+    relayed: Mutex<Vec<Relayed>>,
+    any_relayed: AtomicBool,
     /// Held while one thread hands out notices (drive.rs).
     handing_out: Mutex<()>,
+    /// The engine lock (module header).
     state: Mutex<State>,
+    books: Mutex<Books>,
 }
 
-/// The lock, held by the current thread, marked as the owner.
+/// An easy handle in a list shared between threads.
+#[derive(Clone, Copy)]
+struct Easy(*mut CURL);
+
+// SAFETY: only compared and handed back to libcurl by the engine lock's holder.
+unsafe impl Send for Easy {}
+
+/// An application callback held for the driving thread.
+enum Relayed {
+    Socket {
+        easy: *mut CURL,
+        fd: curl_socket_t,
+        wish: Option<Wish>,
+        socketp: *mut c_void,
+    },
+    /// The deadline it announced (None: no timer).
+    Timer(Option<Instant>),
+}
+
+// SAFETY: the pointers are only handed back to the application's callback.
+unsafe impl Send for Relayed {}
+
+/// The engine lock, held by the current thread, marked as the owner. Letting
+/// go applies what was deferred and queued meanwhile.
 struct Held<'a> {
-    state: MutexGuard<'a, State>,
-    _mark: guard::OwnerMark<'a>,
+    multi: &'a Multi,
+    guard: Option<MutexGuard<'a, State>>,
+}
+
+impl Deref for Held<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.guard.as_ref().expect("held until dropped")
+    }
+}
+
+impl DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.guard.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            self.multi.release(guard);
+        }
+    }
 }
 
 /// How a call entered the Multi.
@@ -160,18 +258,23 @@ impl Multi {
             notify: Notify::default(),
             owner: Owner::default(),
             notifying: Owner::default(),
+            driver: Owner::default(),
             deferred: Mutex::new(Vec::new()),
             any_deferred: AtomicBool::new(false),
+            queued_adds: Mutex::new(Vec::new()),
+            any_queued_adds: AtomicBool::new(false),
+            relayed: Mutex::new(Vec::new()),
+            any_relayed: AtomicBool::new(false),
             handing_out: Mutex::new(()),
             state: Mutex::new(State {
                 closed: false,
-                books: Books::default(),
                 events: Events::with_capacity(drive::EVENTS_PER_ROUND),
                 walk: Walk::new(lib.can_walk()),
                 stale: false,
                 reactor_used: false,
                 applied: Vec::new(),
             }),
+            books: Mutex::new(Books::default()),
         });
         // SAFETY: the sink is the Multi itself, which outlives its engine:
         // the engine is cleaned up in `cleanup` or `drop`, before the memory goes.
@@ -188,9 +291,13 @@ impl Multi {
         self.app.set_handle(handle);
     }
 
-    /// The one way in for every API call: from inside one of this multi's
-    /// callbacks the table decides; otherwise the call takes the lock.
-    fn enter(&self, call: Call) -> Result<Entered<'_>> {
+    fn books(&self) -> MutexGuard<'_, Books> {
+        self.books.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The checks every call makes before the lock: a forked child's copy,
+    /// and what the notify callback may not do.
+    fn check_entry(&self, call: Call) -> Result<()> {
         if self.inherited() {
             return Err(Error::BadHandle);
         }
@@ -201,25 +308,60 @@ impl Multi {
         if refused_in_notify(call) && self.notifying.is_current() {
             return Err(Error::RecursiveApiCall);
         }
+        Ok(())
+    }
+
+    /// What guard.rs's table says of `call` from inside a callback.
+    fn in_callback(&self, call: Call) -> InCallback {
+        let lib = self.engine.lib();
+        let bound = Bound {
+            guards_callbacks: lib.guards_callbacks(),
+            counts: lib.newer.multi_get_offt.is_some(),
+            lists: lib.newer.multi_get_handles.is_some(),
+        };
+        in_callback(call, bound)
+    }
+
+    /// The one way in for every API call that needs the engine: from inside
+    /// one of this multi's callbacks the table decides; otherwise the call
+    /// takes the engine lock, waiting for it.
+    fn enter(&self, call: Call) -> Result<Entered<'_>> {
+        self.check_entry(call)?;
         if self.owner.is_current() {
-            let lib = self.engine.lib();
-            let bound = Bound {
-                guards_callbacks: lib.guards_callbacks(),
-                counts: lib.newer.multi_get_offt.is_some(),
-                lists: lib.newer.multi_get_handles.is_some(),
-            };
-            return match in_callback(call, bound) {
+            return match self.in_callback(call) {
                 InCallback::Refused => Err(Error::RecursiveApiCall),
                 InCallback::Unlocked => Ok(Entered::Unlocked),
             };
         }
-        let state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if state.closed {
+        self.hold(self.lock_engine()).map(Entered::Locked)
+    }
+
+    /// Waits for the engine lock. A holder asleep in libcurl's own wait
+    /// (while libcurl walks, wait.rs) is kicked to let go.
+    fn lock_engine(&self) -> MutexGuard<'_, State> {
+        match self.state.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                self.kick();
+                self.state.lock().unwrap_or_else(|p| p.into_inner())
+            }
+        }
+    }
+
+    /// Marks the calling thread as the holder and brings the books up to
+    /// date; refused once the multi is cleaned up.
+    fn hold<'a>(&'a self, guard: MutexGuard<'a, State>) -> Result<Held<'a>> {
+        self.owner.set();
+        let mut held = Held { multi: self, guard: Some(guard) };
+        if held.closed {
             return Err(Error::BadHandle);
         }
-        let mut held = Held { state, _mark: self.owner.mark() };
-        self.apply_deferred(&mut held.state);
-        Ok(Entered::Locked(held))
+        self.apply_deferred(&mut held);
+        if self.driver.is_current() {
+            self.make_relayed();
+        }
+        Ok(held)
     }
 
     /// Enters for a call the table refuses inside callbacks.
@@ -230,12 +372,62 @@ impl Multi {
         }
     }
 
+    /// Lets go of the engine lock, applying first what was deferred or
+    /// queued meanwhile; an add queued while letting go is taken up again if
+    /// the lock is still free (else its new holder applies it).
+    fn release<'a>(&'a self, mut guard: MutexGuard<'a, State>) {
+        loop {
+            // Unwinding from a panic: libcurl is not called again.
+            if !std::thread::panicking() {
+                self.apply_deferred(&mut guard);
+            }
+            self.owner.clear();
+            drop(guard);
+            if !self.any_queued_adds.load(Ordering::Acquire) {
+                return;
+            }
+            guard = match self.state.try_lock() {
+                Ok(guard) => guard,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return,
+            };
+            self.owner.set();
+        }
+    }
+
+    /// Another thread changed the multi: the thread that drives or waits
+    /// may be asleep on the reactor (or in libcurl's wait) and must look.
+    fn changed(&self) {
+        if self.driver.is_other() {
+            self.kick();
+        }
+    }
+
+    fn kick(&self) {
+        if let Err(e) = self.reactor.kick() {
+            trace!("kick: {e}");
+        }
+    }
+
+    /// Records the calling thread as the one that drives or waits.
+    fn driving_here(&self) {
+        if !self.driver.is_current() {
+            self.driver.set();
+        }
+    }
+
     fn defer(&self, what: Deferred) {
         self.deferred.lock().unwrap_or_else(|p| p.into_inner()).push(what);
         self.any_deferred.store(true, Ordering::Release);
     }
 
+    /// Applies what was deferred and queued; the caller holds the engine
+    /// lock. Once the multi is cleaned up there is no engine to apply it to.
     fn apply_deferred(&self, state: &mut State) {
+        if state.closed {
+            return;
+        }
+        self.apply_queued_adds();
         // A load first: the common empty case then needs no locked instruction.
         if !self.any_deferred.load(Ordering::Acquire) || !self.any_deferred.swap(false, Ordering::AcqRel) {
             return;
@@ -244,16 +436,16 @@ impl Multi {
         std::mem::swap(&mut pending, &mut *self.deferred.lock().unwrap_or_else(|p| p.into_inner()));
         for what in pending.drain(..) {
             match what {
-                Deferred::Adopt(easy) => state.books.attach(easy),
+                Deferred::Adopt(easy) => self.books().attach(easy),
                 Deferred::Detach(easy) => {
-                    state.books.detach(easy);
+                    self.books().detach(easy);
                 }
                 // Only while it is still this multi's unfinished transfer.
-                Deferred::Fail(easy, result) if state.books.is_running(easy) => {
+                Deferred::Fail(easy, result) if self.books().is_running(easy) => {
                     if let Err(e) = self.engine.remove(easy) {
                         trace!("fail {easy:p}: remove: {e:?}");
                     }
-                    self.finish(state, easy, result);
+                    self.finish(easy, result);
                     if !state.stale
                         && let Ok(after) = self.engine.timeout()
                     {
@@ -261,19 +453,22 @@ impl Multi {
                     }
                 }
                 Deferred::Fail(..) => {}
-                Deferred::Park(easy) => state.books.park(easy),
+                Deferred::Park(easy) => self.books().park(easy),
+                // The books are let go before libcurl is asked.
                 Deferred::ParkIfSending(easy) => {
-                    if state.books.is_running(easy) && self.engine.upload_unfinished(easy) {
-                        state.books.park(easy);
+                    let running = self.books().is_running(easy);
+                    if running && self.engine.upload_unfinished(easy) {
+                        self.books().park(easy);
                     }
                 }
                 Deferred::ParkIfStarted(easy) => {
-                    if state.books.is_running(easy) && self.engine.request_sent(easy) {
-                        state.books.park(easy);
+                    let running = self.books().is_running(easy);
+                    if running && self.engine.request_sent(easy) {
+                        self.books().park(easy);
                     }
                 }
-                Deferred::Unpark(easy) => state.books.unpark(easy),
-                Deferred::Paused(easy, paused) => state.books.set_paused(easy, paused),
+                Deferred::Unpark(easy) => self.books().unpark(easy),
+                Deferred::Paused(easy, paused) => self.books().set_paused(easy, paused),
                 Deferred::Free(easy) => {
                     self.forget(state, easy);
                     // SAFETY: the app freed `easy` with curl_easy_cleanup and
@@ -285,20 +480,71 @@ impl Multi {
         state.applied = pending;
     }
 
+    /// Hands the adds queued by other threads to libcurl. One libcurl
+    /// refuses (not an easy handle, attached elsewhere) ends at once, with
+    /// its message: the caller was told it was added.
+    fn apply_queued_adds(&self) {
+        if !self.any_queued_adds.load(Ordering::Acquire) || !self.any_queued_adds.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let queued = std::mem::take(&mut *self.queued_adds.lock().unwrap_or_else(|p| p.into_inner()));
+        for Easy(easy) in queued {
+            if !self.books().is_running(easy) {
+                continue;
+            }
+            if let Err(e) = self.engine.add(easy) {
+                trace!("queued add {easy:p}: {e:?}");
+                self.finish(easy, e.as_transfer_result());
+            }
+        }
+    }
+
     pub fn add(&self, easy: *mut CURL) -> Result<()> {
         if easy.is_null() {
             return Err(Error::BadEasyHandle);
         }
+        self.check_entry(Call::AddHandle)?;
+        if self.owner.is_current() {
+            // Inside a callback: the engine decides, the books learn it after.
+            if self.in_callback(Call::AddHandle) == InCallback::Refused {
+                return Err(Error::RecursiveApiCall);
+            }
+            self.engine.add(easy)?;
+            self.defer(Deferred::Adopt(easy));
+            return Ok(());
+        }
+        let guard = match self.state.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return self.queue_add(easy),
+        };
         // libcurl checks the easy's magic and whether it is in any multi.
-        match self.enter(Call::AddHandle)? {
-            Entered::Locked(mut held) => {
-                self.engine.add(easy)?;
-                held.state.books.attach(easy);
+        let held = self.hold(guard)?;
+        self.engine.add(easy)?;
+        self.books().attach(easy);
+        drop(held);
+        self.changed();
+        Ok(())
+    }
+
+    /// An add while another thread holds the engine lock: the books take the
+    /// easy now (it counts as running, as libcurl counts an added transfer),
+    /// libcurl when the holder lets go. Checked as far as the books can:
+    /// already here is `CURLM_ADDED_ALREADY`.
+    fn queue_add(&self, easy: *mut CURL) -> Result<()> {
+        {
+            let mut books = self.books();
+            if books.contains(easy) {
+                return Err(Error::AddedAlready);
             }
-            Entered::Unlocked => {
-                self.engine.add(easy)?;
-                self.defer(Deferred::Adopt(easy));
-            }
+            books.attach(easy);
+        }
+        self.queued_adds.lock().unwrap_or_else(|p| p.into_inner()).push(Easy(easy));
+        self.any_queued_adds.store(true, Ordering::Release);
+        // The holder may be asleep in libcurl's wait, or have let go already.
+        self.kick();
+        if let Ok(guard) = self.state.try_lock() {
+            drop(self.hold(guard));
         }
         Ok(())
     }
@@ -312,17 +558,19 @@ impl Multi {
         match self.enter(Call::RemoveHandle)? {
             // Before 7.70 libcurl would unlink an easy of another multi from
             // this one's list; it answers OK, and so does curlmux, untouched.
-            Entered::Locked(held) if !self.engine.lib().remove_checks_owner() && !held.state.books.contains(easy) => {
+            Entered::Locked(_) if !self.engine.lib().remove_checks_owner() && !self.books().contains(easy) => {
                 return Ok(());
             }
-            Entered::Locked(mut held) => {
+            Entered::Locked(held) => {
                 self.engine.remove(easy)?;
-                held.state.books.detach(easy);
+                self.books().detach(easy);
                 // Some versions (8.16) tell the timer callback nothing when
                 // the removed easy had no timer of its own: ask libcurl.
-                if !held.state.stale {
+                if !held.stale {
                     self.deadline.set(self.engine.timeout()?);
                 }
+                drop(held);
+                self.changed();
             }
             Entered::Unlocked => {
                 self.engine.remove(easy)?;
@@ -330,6 +578,38 @@ impl Multi {
             }
         }
         Ok(())
+    }
+
+    /// Whether the application's socket and timer callbacks, caused now,
+    /// are for another thread: the one that drives it with them.
+    fn relays(&self) -> bool {
+        self.app.drives() && self.driver.is_other()
+    }
+
+    fn relay(&self, what: Relayed) {
+        self.relayed.lock().unwrap_or_else(|p| p.into_inner()).push(what);
+        self.any_relayed.store(true, Ordering::Release);
+    }
+
+    /// Makes the callbacks relayed to this thread, in order; of the timer's,
+    /// only the last counts, with the time left until the deadline it named.
+    fn make_relayed(&self) {
+        if !self.any_relayed.load(Ordering::Acquire) || !self.any_relayed.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let relayed = std::mem::take(&mut *self.relayed.lock().unwrap_or_else(|p| p.into_inner()));
+        let last_timer = relayed.iter().rposition(|r| matches!(r, Relayed::Timer(_)));
+        for (i, what) in relayed.into_iter().enumerate() {
+            match what {
+                Relayed::Socket { easy, fd, wish, socketp } => {
+                    self.app.socket(easy, fd, wish, socketp);
+                }
+                Relayed::Timer(at) if Some(i) == last_timer => {
+                    self.app.timer(at.map(|at| at.saturating_duration_since(Instant::now())));
+                }
+                Relayed::Timer(_) => {}
+            }
+        }
     }
 
     /// The kernel would not watch `easy`'s socket (epoll's limit of watches,
@@ -346,35 +626,36 @@ impl Multi {
     /// 7.75 to 8.14 detach the connection first and remove the easy after
     /// (curl 66d35ee5d4), so a connection with a response still in flight
     /// goes back to the cache and the next transfer on it reads that
-    /// response. Takes the lock only if it is free. Inside a callback of
-    /// this multi, libcurl 8.22 and later keep the easy running (the books
-    /// too); earlier ones would free it while still driving it, so curlmux
-    /// holds the free back, unless another multi already did (`may_hold`
-    /// false): true when it did, and the caller must not free. The notify
-    /// callback runs inside a call on libcurl 8.22 (a no-op there, the
-    /// easy and its message stay), after libcurl's call in curlmux.
+    /// response. From another thread than the one inside the multi, this
+    /// waits for the engine lock, as `curl_multi_remove_handle` does. Inside
+    /// a callback of this multi, libcurl 8.22 and later keep the easy
+    /// running (the books too); earlier ones would free it while still
+    /// driving it, so curlmux holds the free back, unless another multi
+    /// already did (`may_hold` false): true when it did, and the caller must
+    /// not free. The notify callback runs inside a call on libcurl 8.22 (a
+    /// no-op there, the easy and its message stay), after libcurl's call in
+    /// curlmux.
     pub fn easy_freed(&self, easy: *mut CURL, may_hold: bool) -> bool {
-        if self.notifying.is_current()
-            && self.engine.lib().keeps_easies_freed_in_callbacks()
-            && let Ok(state) = self.state.try_lock()
-            && state.books.contains(easy)
-        {
-            return may_hold;
-        }
-        if !self.owner.is_current()
-            && !self.inherited()
-            && let Ok(state) = self.state.try_lock()
-        {
-            let mut held = Held { state, _mark: self.owner.mark() };
-            self.apply_deferred(&mut held.state);
-            self.forget(&mut held.state, easy);
+        // A forked child's copy touches nothing the parent drives.
+        if self.inherited() || !self.books().contains(easy) {
             return false;
         }
-        if !self.owner.is_current() || !may_hold {
+        let keeps = self.engine.lib().keeps_easies_freed_in_callbacks();
+        if self.notifying.is_current() && keeps {
+            return may_hold;
+        }
+        if !self.owner.is_current() {
+            let Ok(held) = self.hold(self.lock_engine()) else { return false };
+            self.forget(&held, easy);
+            drop(held);
+            self.changed();
+            return false;
+        }
+        if !may_hold {
             self.defer(Deferred::Detach(easy));
             return false;
         }
-        if self.engine.lib().keeps_easies_freed_in_callbacks() {
+        if keeps {
             return false;
         }
         self.engine.silence(easy);
@@ -383,14 +664,14 @@ impl Multi {
     }
 
     /// Removes `easy` from libcurl and the books, if it is attached here.
-    fn forget(&self, state: &mut State, easy: *mut CURL) {
-        if !state.books.contains(easy) {
+    fn forget(&self, state: &State, easy: *mut CURL) {
+        if !self.books().contains(easy) {
             return;
         }
         if let Err(e) = self.engine.remove(easy) {
             trace!("freeing {easy:p}: remove: {e:?}");
         }
-        state.books.detach(easy);
+        self.books().detach(easy);
         if !state.stale
             && let Ok(after) = self.engine.timeout()
         {
@@ -438,19 +719,23 @@ impl Multi {
         self.engine.assign(fd, pointer)
     }
 
-    /// The attached easy handles; from inside a callback libcurl's own list
-    /// (None where it has none).
+    /// The attached easy handles, from the books (any thread, without the
+    /// engine lock); from inside a callback libcurl's own list, as libcurl
+    /// answers there (None where it has none).
     pub fn handles(&self) -> Option<Handles> {
-        match self.enter(Call::GetHandles).ok()? {
-            Entered::Locked(held) => Some(Handles::Books(held.state.books.easies().collect())),
-            // Inside a callback, whose caller holds the books: libcurl's own.
-            Entered::Unlocked => self.engine.handles().map(Handles::Libcurls),
+        self.check_entry(Call::GetHandles).ok()?;
+        if self.owner.is_current() {
+            return match self.in_callback(Call::GetHandles) {
+                InCallback::Refused => None,
+                InCallback::Unlocked => self.engine.handles().map(Handles::Libcurls),
+            };
         }
+        Some(Handles::Books(self.books().easies().collect()))
     }
 
     pub fn timeout(&self) -> Result<c_long> {
-        let held = self.lock(Call::Timeout)?;
-        self.sweep_only_while_running(&held.state);
+        let _held = self.lock(Call::Timeout)?;
+        self.sweep_only_while_running();
         Ok(match self.deadline.remaining() {
             None => -1,
             // libcurl reports a sub-millisecond remainder as 1, never as 0.
@@ -458,16 +743,22 @@ impl Multi {
         })
     }
 
+    /// Takes the oldest message: the books alone, from any thread, never
+    /// waiting for a thread inside libcurl.
     pub fn info_read(&self) -> Option<(*mut CURLMsg, c_int)> {
-        let mut held = self.lock(Call::InfoRead).ok()?;
-        let msg = held.state.books.pop()?;
-        Some((msg, held.state.books.queued() as c_int))
+        self.check_entry(Call::InfoRead).ok()?;
+        if self.owner.is_current() && self.in_callback(Call::InfoRead) == InCallback::Refused {
+            return None;
+        }
+        let mut books = self.books();
+        let msg = books.pop()?;
+        Some((msg, books.queued() as c_int))
     }
 
     /// Applies a decoded option; a decoding error is reported only after the
     /// in-callback check, as libcurl orders them.
     pub fn setopt(&self, option: Result<MultiOpt>) -> Result<()> {
-        let _held = self.lock(Call::Setopt)?;
+        let held = self.lock(Call::Setopt)?;
         crate::panic::injected("setopt");
         match option? {
             MultiOpt::App(which, pointer) => self.app.set(which, pointer),
@@ -477,6 +768,8 @@ impl Multi {
             MultiOpt::NotifyFunction(f) => self.notify.set_callback(f),
             MultiOpt::NotifyData(data) => self.notify.set_data(data),
         }
+        drop(held);
+        self.changed();
         Ok(())
     }
 
@@ -495,7 +788,8 @@ impl Multi {
         let Entered::Locked(held) = entered else {
             unreachable!("the table refuses GetOfft unlocked without libcurl's counts")
         };
-        let books = &held.state.books;
+        drop(held);
+        let books = self.books();
         let n = match info {
             CURLMINFO_XFERS_CURRENT => books.attached() as u64,
             CURLMINFO_XFERS_RUNNING => books.running() as u64,
@@ -551,21 +845,24 @@ impl Multi {
             return Ok(());
         }
         let mut held = self.lock(Call::Cleanup)?;
-        held.state.closed = true;
+        held.closed = true;
         // libcurl 7.88's cleanup detaches easies without clearing their
         // pending timers; such an easy added to another multi later is never
         // put in that multi's timer tree and, driven by events, never starts.
         // remove_handle clears them. libcurl's cleanup makes no callbacks, so
         // the application's are silenced first.
         self.app.silence();
-        let easies: Vec<*mut CURL> = held.state.books.easies().collect();
+        let easies: Vec<*mut CURL> = self.books().easies().collect();
         for easy in easies {
             let _ = self.engine.remove(easy);
         }
-        held.state.books.clear();
+        self.books().clear();
         // SAFETY: `closed` was false until now and is never reset: this runs once.
         unsafe { self.engine.cleanup() };
         self.free_internal();
+        drop(held);
+        // A thread asleep in a wait on it returns.
+        self.changed();
         Ok(())
     }
 
@@ -587,7 +884,9 @@ impl Multi {
         self.app.silence();
         if let Ok(mut state) = self.state.try_lock() {
             state.closed = true;
-            state.books.clear();
+        }
+        if let Ok(mut books) = self.books.try_lock() {
+            books.clear();
         }
     }
 
@@ -656,6 +955,10 @@ impl EngineSink for Multi {
                 self.refused_watch(easy);
             }
         }
+        if self.relays() {
+            self.relay(Relayed::Socket { easy, fd, wish, socketp });
+            return 0;
+        }
         self.app.socket(easy, fd, wish, socketp)
     }
 
@@ -664,6 +967,10 @@ impl EngineSink for Multi {
             return 0;
         }
         self.deadline.set(after);
+        if self.relays() {
+            self.relay(Relayed::Timer(after.map(|d| Instant::now() + d)));
+            return 0;
+        }
         self.app.timer(after)
     }
 

@@ -80,8 +80,9 @@ impl Multi {
     /// while all of them are below FD_SETSIZE.
     pub fn fdset(&self, mut sets: FdSets<'_>) -> Result<c_int> {
         let mut held = self.lock(Call::Fdset)?;
-        self.sweep_only_while_running(&held.state);
-        let state = &mut held.state;
+        self.driving_here();
+        self.sweep_only_while_running();
+        let state = &mut *held;
         let complete = sets.write.is_some() && sets.exc.is_some();
         // The descriptor limit (a syscall) matters only to a walk: read it
         // while walking, and where one would start (steer), not per call.
@@ -121,17 +122,18 @@ impl Multi {
     /// no walking from now on.
     pub fn waitfds(&self) -> Result<Option<c_int>> {
         let mut held = self.lock(Call::Waitfds)?;
-        self.sweep_only_while_running(&held.state);
-        self.stop_walking(&mut held.state);
-        self.use_reactor(&mut held.state);
-        Ok(self.descriptor(self.has_sockets(&held.state)))
+        self.driving_here();
+        self.sweep_only_while_running();
+        self.stop_walking(&mut held);
+        self.use_reactor(&mut held);
+        Ok(self.descriptor(self.has_sockets(&held)))
     }
 
     /// Whether some transfer has a socket to wait on. Right after a walk
     /// libcurl has not told yet (the deadline then reads due, so a caller
     /// sleeping on the descriptor performs at once and learns).
     fn has_sockets(&self, state: &State) -> bool {
-        state.stale || self.waits_on_something(state)
+        state.stale || self.waits_on_something()
     }
 
     /// The epoll fd where `named`, with its timer armed to the engine's
@@ -161,7 +163,8 @@ impl Multi {
             WaitKind::Select => Call::Select,
         };
         let mut held = self.lock(call)?;
-        self.sweep_only_while_running(&held.state);
+        self.driving_here();
+        self.sweep_only_while_running();
         let timeout = match u64::try_from(timeout_ms) {
             Ok(ms) => Duration::from_millis(ms),
             // libcurl before 7.69 waits without a limit of its own.
@@ -171,21 +174,21 @@ impl Multi {
         // From 8.20 libcurl's wait listens for wakeups beside anything else
         // it waits on, and a transfer alive is something.
         let takes = self.engine.lib().wait_takes_wakeups();
-        let alive = takes && held.state.books.running() > 0;
+        let alive = takes && self.books().running() > 0;
         let wakeups = match kind {
             WaitKind::Poll => true,
             WaitKind::Wait => takes,
             WaitKind::Select => false,
         };
-        if held.state.walk.is_on() {
+        if held.walk.is_on() {
             let wakeups = wakeups && (kind == WaitKind::Poll || alive || !extra.is_empty());
-            return self.walk_wait(&mut held.state, extra, timeout_ms, kind, wakeups);
+            return self.walk_wait(&mut held, extra, timeout_ms, kind, wakeups);
         }
-        self.use_reactor(&mut held.state);
-        let idle = held.state.books.attached() == 0;
+        self.use_reactor(&mut held);
+        let idle = self.books().attached() == 0;
         // libcurl's wait returns at once with nothing to wait on, even with
         // a timer pending; its poll sleeps.
-        if kind == WaitKind::Wait && extra.is_empty() && !alive && !self.waits_on_something(&held.state) {
+        if kind == WaitKind::Wait && extra.is_empty() && !alive && !self.waits_on_something() {
             return Ok(Waited::default());
         }
         drop(held);
@@ -217,20 +220,26 @@ impl Multi {
     /// reports the sockets of running transfers only) leaves its wish, while
     /// libcurl's wait and fdset look at running transfers only. The owners
     /// are read only once nothing runs, when any wishes left are few.
-    fn waits_on_something(&self, state: &State) -> bool {
-        self.reactor.watches_any()
-            && (state.books.running() > 0
-                || self.reactor.wishes().into_iter().any(|(_, owner, _)| {
-                    let easy = owner as *mut curl_sys::CURL;
-                    !state.books.contains(easy) || state.books.is_running(easy)
-                }))
+    fn waits_on_something(&self) -> bool {
+        if !self.reactor.watches_any() {
+            return false;
+        }
+        let wishes = self.reactor.wishes();
+        let books = self.books();
+        books.running() > 0
+            || wishes.into_iter().any(|(_, owner, _)| {
+                let easy = owner as *mut curl_sys::CURL;
+                !books.contains(easy) || books.is_running(easy)
+            })
     }
 
     /// Walking, the wait is libcurl's own (the reactor's socket wishes may be
-    /// stale), with the wakeup descriptor where the wait takes wakeups: its
-    /// curl_multi_wait for curl_multi_wait, which returns at once with nothing
-    /// to wait on, and its curl_multi_poll for the waits that sleep then. The
-    /// lock stays held: libcurl's wait reads the transfers.
+    /// stale): its curl_multi_wait for curl_multi_wait, which returns at once
+    /// with nothing to wait on, and its curl_multi_poll for the waits that
+    /// sleep then. The lock stays held: libcurl's wait reads the transfers.
+    /// Beside the caller's descriptors it waits on the reactor's kick (another
+    /// thread wants the lock, or changed the multi) and, where the wait takes
+    /// wakeups, on the wakeup descriptor; either ends it.
     fn walk_wait(
         &self,
         state: &mut State,
@@ -239,47 +248,46 @@ impl Multi {
         kind: WaitKind,
         wakeups: bool,
     ) -> Result<Waited> {
-        // The wakeup descriptor goes after the caller's; without it, the
-        // caller's array is polled as it is.
         const INLINE: usize = 8;
-        let wakeup = self.reactor.wakeup_fd();
         let waitfd = |fd, events| curl_waitfd { fd, events, revents: 0 };
-        let mut inline: [curl_waitfd; INLINE + 1] = std::array::from_fn(|_| waitfd(wakeup, CURL_WAIT_POLLIN));
+        let ours = [Some(self.reactor.kick_fd()), wakeups.then(|| self.reactor.wakeup_fd())];
+        let ours = ours.iter().flatten().map(|&fd| waitfd(fd, CURL_WAIT_POLLIN));
+        let theirs = extra.iter().map(|w| waitfd(w.fd, w.events));
+        let mut inline: [curl_waitfd; INLINE + 2] = std::array::from_fn(|_| waitfd(-1, 0));
         let mut heap = Vec::new();
-        let fds: &mut [curl_waitfd] = match wakeups {
-            true if extra.len() <= INLINE => {
-                for (to, from) in inline.iter_mut().zip(extra.iter()) {
-                    *to = waitfd(from.fd, from.events);
-                }
-                &mut inline[..=extra.len()]
+        let fds: &mut [curl_waitfd] = if extra.len() <= INLINE {
+            let mut n = 0;
+            for (to, from) in inline.iter_mut().zip(theirs.chain(ours)) {
+                *to = from;
+                n += 1;
             }
-            true => {
-                heap.extend(extra.iter().map(|w| waitfd(w.fd, w.events)));
-                heap.push(waitfd(wakeup, CURL_WAIT_POLLIN));
-                &mut heap
-            }
-            false => extra,
+            &mut inline[..n]
+        } else {
+            heap.extend(theirs.chain(ours));
+            &mut heap
         };
         let start = Instant::now();
         let mut ready = self.engine.wait(fds, timeout_ms, kind != WaitKind::Wait)?;
         // libcurl's poll ends early, with nothing ready, when its own next
         // timeout comes (by its clock, which may run ahead of the deadline's).
         let early = start.elapsed() < Duration::from_millis(timeout_ms.max(0) as u64);
-        let n = fds.len() - wakeups as usize;
-        let woken = wakeups && fds[n].revents != 0;
+        let n = extra.len();
+        let kicked = fds[n].revents != 0;
+        let woken = wakeups && fds[n + 1].revents != 0;
         let extra_ready = fds[..n].iter().filter(|f| f.revents != 0).count() as c_int;
-        if wakeups {
-            let polled = if extra.len() <= INLINE { &inline[..] } else { &heap[..] };
-            for (to, from) in extra.iter_mut().zip(polled) {
-                to.revents = from.revents;
-            }
+        for (to, from) in extra.iter_mut().zip(fds.iter()) {
+            to.revents = from.revents;
+        }
+        if kicked {
+            self.reactor.clear_due();
+            ready -= 1;
         }
         if woken {
             self.reactor.take_wakeup();
             ready -= 1;
         }
         state.walk.waited((ready - extra_ready).max(0) as usize);
-        let deadline = (ready == 0 && !woken && early) || self.deadline.remaining() == Some(Duration::ZERO);
+        let deadline = kicked || (ready == 0 && !woken && early) || self.deadline.remaining() == Some(Duration::ZERO);
         Ok(Waited { ready, deadline })
     }
 }

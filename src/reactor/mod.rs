@@ -84,9 +84,11 @@ impl Events {
 pub struct Reactor {
     epoll: Epoll,
     timer: Timer,
-    /// Readable while a deadline is due now; `due_set` says it holds a count.
+    /// Readable while a deadline is due now or a kick is pending; `due_set`
+    /// says it holds a count, `kicked` that re-arming must not take it back.
     due: Waker,
     due_set: AtomicBool,
+    kicked: AtomicBool,
     waker: Waker,
     /// A wakeup may be pending that no longer makes the epoll fd readable.
     wakeup_muted: AtomicBool,
@@ -156,6 +158,7 @@ impl Reactor {
             timer,
             due,
             due_set: AtomicBool::new(false),
+            kicked: AtomicBool::new(false),
             waker,
             wakeup_muted: AtomicBool::new(false),
             sockets: Mutex::default(),
@@ -320,12 +323,30 @@ impl Reactor {
             self.due_set.store(true, Ordering::Release);
             return self.due.wake();
         }
-        self.clear_due();
+        if !self.kicked.load(Ordering::Acquire) {
+            self.clear_due();
+        }
         self.timer.set(after)
     }
 
-    /// Takes back a deadline reported as due, if one is pending.
+    /// Makes the epoll fd readable until the next poll or sleep takes it,
+    /// whatever the deadline does meanwhile: another thread changed
+    /// something a sleeper must look at. Thread-safe.
+    pub fn kick(&self) -> io::Result<()> {
+        self.kicked.store(true, Ordering::Release);
+        self.due_set.store(true, Ordering::Release);
+        self.due.wake()
+    }
+
+    /// The descriptor behind [`Reactor::kick`] and a due deadline, for
+    /// callers that sleep in someone else's poll.
+    pub(crate) fn kick_fd(&self) -> RawFd {
+        self.due.as_raw_fd()
+    }
+
+    /// Takes back a deadline reported as due and a kick, if one is pending.
     pub fn clear_due(&self) {
+        self.kicked.store(false, Ordering::Release);
         if self.due_set.swap(false, Ordering::AcqRel) {
             self.due.take();
         }
@@ -474,6 +495,27 @@ mod tests {
         reactor.arm(Some(Duration::ZERO)).unwrap();
         reactor.clear_due();
         assert!(all(&reactor, Some(Duration::ZERO)).is_empty());
+    }
+
+    #[test]
+    fn a_kick_outlasts_rearming_and_is_taken_by_the_next_poll() {
+        let reactor = Reactor::new().unwrap();
+        reactor.kick().unwrap();
+        // The deadline moving later does not take the kick back, as it takes a due deadline back.
+        reactor.arm(Some(Duration::from_secs(60))).unwrap();
+        assert_eq!(all(&reactor, Some(Duration::ZERO)), vec![Event::Deadline]);
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty(), "taken by the poll that saw it");
+        let none: &mut [Fd] = &mut [];
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(50));
+                reactor.kick().unwrap();
+            });
+            assert!(reactor.sleep(none, Duration::from_secs(5), false).unwrap().deadline, "a sleeper wakes");
+        });
+        reactor.kick().unwrap();
+        reactor.clear_due();
+        assert!(all(&reactor, Some(Duration::ZERO)).is_empty(), "cleared with a due deadline");
     }
 
     #[test]
