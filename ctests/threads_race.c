@@ -12,7 +12,12 @@
    - on a multi the application drives with its own socket and timer
      callbacks, another thread's add and remove: libcurl's callbacks for
      them (the timer's 0 ms, CURL_POLL_REMOVE) run on the driving thread,
-     at its next call, and the added transfers complete.
+     at its next call, and the added transfers complete;
+   - the driving thread pausing (by its write callback) and unpausing
+     (curl_easy_pause between calls, which flushes what waited into the
+     write callback) while another thread adds: libcurl's pause works on
+     the multi, so it must not overlap the other thread's add (libcurl
+     would answer that add CURLM_RECURSIVE_API_CALL, or worse).
    500 ms: a kick wakes a sleeper in well under a millisecond here; the rest
    is room for valgrind on a loaded 2-core machine. */
 #include "threads.h"
@@ -414,6 +419,114 @@ static void app_fed(int times)
   CHECK_EQ(app.strays, 0);
 }
 
+/* Pausing and unpausing beside another thread's adds: each time an unpause
+   flushes what waited into the write callback (inside curl_easy_pause, on
+   the driving thread), the callback has another thread add a transfer and
+   waits until that add has returned. */
+#define PAUSERS 20
+struct pauser {
+  struct body b; /* first: the write callback's data */
+  int paused, resumed;
+};
+static struct pauser pausers[PAUSERS], extras[PAUSERS];
+static CURLM *pausing;
+static sem_t add_now, added_now;
+static int extra_adds, in_unpause;
+
+static size_t pause_once(char *data, size_t size, size_t n, void *userp)
+{
+  struct pauser *x = userp;
+  if(!x->paused && x->b.len > 0) {
+    x->paused = 1;
+    return CURL_WRITEFUNC_PAUSE;
+  }
+  if(in_unpause && extra_adds < PAUSERS) {
+    in_unpause = 0; /* once per unpause */
+    CHECK_EQ(sem_post(&add_now), 0);
+    CHECK_EQ(sem_wait(&added_now), 0);
+  }
+  return body_write(data, size, n, userp);
+}
+
+static void *add_on_demand(void *arg)
+{
+  (void)arg;
+  for(;;) {
+    CURL *e;
+    CHECK_EQ(sem_wait(&add_now), 0);
+    if(extra_adds == PAUSERS)
+      return NULL;
+    e = new_transfer(&extras[extra_adds].b, "/bytes/100");
+    curl_easy_setopt(e, CURLOPT_PRIVATE, &extras[extra_adds]);
+    MOK(curl_multi_add_handle(pausing, e));
+    extra_adds++;
+    CHECK_EQ(sem_post(&added_now), 0);
+  }
+}
+
+static void pauses_beside_adds(void)
+{
+  pthread_t t;
+  int done = 0, i, n, q, running, made;
+  CHECK_EQ(sem_init(&add_now, 0, 0), 0);
+  CHECK_EQ(sem_init(&added_now, 0, 0), 0);
+  pausing = curl_multi_init();
+  CHECK(pausing != NULL);
+  CHECK_EQ(pthread_create(&t, NULL, add_on_demand, NULL), 0);
+  for(i = 0; i < PAUSERS; i++) {
+    CURL *e = new_transfer(&pausers[i].b, "/trickle/8000/4/20");
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, pause_once);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &pausers[i]);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, &pausers[i]);
+    MOK(curl_multi_add_handle(pausing, e));
+  }
+  while(done < PAUSERS + extra_adds) {
+    CURLMsg *msg;
+    MOK(curl_multi_poll(pausing, NULL, 0, 100, &n));
+    MOK(curl_multi_perform(pausing, &running));
+    while((msg = curl_multi_info_read(pausing, &q))) {
+      struct pauser *x;
+      CHECK_DONE(msg->easy_handle, msg->data.result);
+      CHECK_EQ(curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x), CURLE_OK);
+      CHECK_EQ(x->b.len, x >= extras && x < extras + PAUSERS ? 100 : 8000);
+      CHECK(!x->b.mismatch);
+      MOK(curl_multi_remove_handle(pausing, msg->easy_handle));
+      curl_easy_cleanup(msg->easy_handle);
+      done++;
+    }
+    /* Unpause, between calls, every transfer its callback paused. */
+    for(i = 0; i < PAUSERS; i++) {
+      if(pausers[i].paused && !pausers[i].resumed) {
+        CURL **all, **e;
+        typedef CURL **(*get_handles_fn)(CURLM *);
+        pausers[i].resumed = 1;
+        all = ((get_handles_fn)newer_symbol("curl_multi_get_handles"))(pausing);
+        CHECK(all != NULL);
+        for(e = all; *e; e++) {
+          struct pauser *x;
+          CHECK_EQ(curl_easy_getinfo(*e, CURLINFO_PRIVATE, (char **)&x), CURLE_OK);
+          if(x == &pausers[i]) {
+            in_unpause = 1;
+            CHECK_EQ(curl_easy_pause(*e, CURLPAUSE_CONT), CURLE_OK);
+            in_unpause = 0;
+          }
+        }
+        curl_free(all);
+      }
+    }
+  }
+  made = extra_adds;
+  extra_adds = PAUSERS; /* ends the helper */
+  CHECK_EQ(sem_post(&add_now), 0);
+  CHECK_EQ(pthread_join(t, NULL), 0);
+  MOK(curl_multi_cleanup(pausing));
+  sem_destroy(&add_now);
+  sem_destroy(&added_now);
+  fprintf(stderr, "pausing: %d adds made inside unpauses\n", made);
+  CHECK(made > 0);
+  printf("paused and unpaused by the driving thread, another adding inside each unpause: every transfer whole\n");
+}
+
 int main(void)
 {
   enum sleeper how;
@@ -428,5 +541,6 @@ int main(void)
   wakeups(rounds(100));
   busy_removes(rounds(10));
   app_fed(rounds(50));
+  pauses_beside_adds();
   return 0;
 }

@@ -91,8 +91,11 @@ void curl_easy_cleanup(CURL *handle);
  * unpause from, keeps being called. (A transfer paused by its write or read
  * callback's return value is recognised by its socket losing interest.)
  *
- * Thread rules as libcurl's: call it from the thread that drives the
- * transfer, inside its callbacks or between calls.
+ * libcurl's pause works on the transfer's multi too (an unpause may run its
+ * write callback and set a timer), so for a transfer of a curlmux multi it
+ * runs under that multi's lock: between calls, any thread may call it,
+ * waiting while another thread drives the multi; inside one of the multi's
+ * callbacks it runs at once. Otherwise thread rules as libcurl's.
  *
  * # Safety
  * `handle` is an easy handle not yet freed (NULL is refused, as libcurl does).

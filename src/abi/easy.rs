@@ -63,8 +63,11 @@ pub unsafe extern "C" fn curl_easy_cleanup(handle: *mut CURL) {
 /// unpause from, keeps being called. (A transfer paused by its write or read
 /// callback's return value is recognised by its socket losing interest.)
 ///
-/// Thread rules as libcurl's: call it from the thread that drives the
-/// transfer, inside its callbacks or between calls.
+/// libcurl's pause works on the transfer's multi too (an unpause may run its
+/// write callback and set a timer), so for a transfer of a curlmux multi it
+/// runs under that multi's lock: between calls, any thread may call it,
+/// waiting while another thread drives the multi; inside one of the multi's
+/// callbacks it runs at once. Otherwise thread rules as libcurl's.
 ///
 /// # Safety
 /// `handle` is an easy handle not yet freed (NULL is refused, as libcurl does).
@@ -79,11 +82,16 @@ pub unsafe extern "C" fn curl_easy_pause(handle: *mut CURL, action: c_int) -> CU
             }
         };
         // SAFETY: the caller's easy goes unchanged to the libcurl that made it.
-        let result = unsafe { (lib.easy_pause)(handle, action) };
-        if !handle.is_null() {
-            let paused = action & (CURLPAUSE_RECV | CURLPAUSE_SEND) != 0;
-            registry::live().iter().for_each(|m| m.easy_paused(handle, paused));
+        let pause = || unsafe { (lib.easy_pause)(handle, action) };
+        if handle.is_null() {
+            return pause();
         }
-        result
+        let paused = action & (CURLPAUSE_RECV | CURLPAUSE_SEND) != 0;
+        for m in registry::live() {
+            if let Some(result) = m.pause_easy(handle, paused, &pause) {
+                return result;
+            }
+        }
+        pause()
     })
 }

@@ -679,13 +679,25 @@ impl Multi {
         }
     }
 
-    /// The app paused `easy` in some direction, or (false) unpaused it: if
-    /// it is a transfer here, perform runs it while paused (drive.rs). Any
-    /// thread, inside callbacks too: the books learn it at the next call.
-    pub fn easy_paused(&self, easy: *mut CURL, paused: bool) {
-        if !self.inherited() {
-            self.defer(Deferred::Paused(easy, paused));
+    /// The app pauses `easy` in some direction, or (false) unpauses it, with
+    /// `pause` (libcurl's curl_easy_pause): if it is a transfer here, that
+    /// runs under the engine lock (libcurl's pause works on the multi too),
+    /// and perform runs it while paused (drive.rs). None, with nothing done,
+    /// when it is not a transfer here.
+    pub fn pause_easy(
+        &self,
+        easy: *mut CURL,
+        paused: bool,
+        pause: &dyn Fn() -> curl_sys::CURLcode,
+    ) -> Option<curl_sys::CURLcode> {
+        if self.inherited() || !self.books().contains(easy) {
+            return None;
         }
+        let held = if self.owner.is_current() { None } else { Some(self.hold(self.lock_engine()).ok()?) };
+        let result = pause();
+        self.defer(Deferred::Paused(easy, paused));
+        drop(held);
+        Some(result)
     }
 
     /// One step of the event API: `fd` is ready as `bits` says, or (with
