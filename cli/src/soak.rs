@@ -2,7 +2,10 @@
 //! client in soak_client.c, with curlmux preloaded, or stock libcurl with
 //! `--stock`), checked for what must hold however long it runs: every added
 //! transfer ends exactly once, with the result its kind expects, and the
-//! client's memory and descriptors stay flat.
+//! client's memory and descriptors stay flat. Through curlmux, threads feed
+//! and churn too: a producer thread adds a quarter of each round's transfers
+//! to the multi another thread drives, and one thread all along makes a
+//! multi, runs a transfer through it and cleans it up.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -93,7 +96,7 @@ pub fn run(options: &Options) -> Result<(), String> {
     let status = child.wait().map_err(|e| e.to_string())?;
     drop(rig);
     let summary = summary.ok_or_else(|| format!("the soak client ended without its summary ({status})"))?;
-    report(&summary, &samples, started.elapsed().as_secs_f64())
+    report(&summary, &samples, started.elapsed().as_secs_f64(), !stock)
 }
 
 /// `key=value` fields of a line, as numbers.
@@ -117,7 +120,8 @@ fn slope(points: &[(f64, f64)]) -> f64 {
     if sxx == 0.0 { 0.0 } else { sxy / sxx }
 }
 
-fn report(summary: &str, samples: &[Sample], seconds: f64) -> Result<(), String> {
+/// `threads`: the client ran its producer and churning threads (curlmux).
+fn report(summary: &str, samples: &[Sample], seconds: f64, threads: bool) -> Result<(), String> {
     let get = fields(summary);
     let n = |key: &str| get(key).unwrap_or(f64::NAN);
     let (added, by_message, removed, freed, abandoned) =
@@ -126,14 +130,27 @@ fn report(summary: &str, samples: &[Sample], seconds: f64) -> Result<(), String>
     println!(
         "soak: {added:.0} transfers in {seconds:.0} s ({:.0}/s), {} rounds: {by_message:.0} ended by their message, \
          {removed:.0} removed and {freed:.0} freed mid-transfer, {abandoned:.0} abandoned with their multi; \
-         {:.0} wakeups from another thread",
+         {:.0} wakeups from another thread; {:.0} added by a producer thread; {:.0} multis made, used and \
+         cleaned up by another thread",
         added / seconds,
         samples.len(),
-        n("wakeups")
+        n("wakeups"),
+        n("produced"),
+        n("churned")
     );
     let mut failures = Vec::new();
     if ended != added {
         failures.push(format!("{added:.0} added but {ended:.0} ended"));
+    }
+    if threads && (n("produced") == 0.0 || n("churned") == 0.0) {
+        failures.push("the producer or the churning thread added nothing".into());
+    }
+    if n("churn_ok") != n("churned") {
+        failures.push(format!(
+            "{:.0} of the churning thread's {:.0} transfers did not end in one message with their body",
+            n("churned") - n("churn_ok"),
+            n("churned")
+        ));
     }
     for (key, what) in [
         ("twice", "transfers got a second message"),

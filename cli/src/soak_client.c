@@ -5,14 +5,20 @@
  * succeed, redirect, pause and resume, get refused, time out, are reset or
  * answered 404; some are removed or freed mid-transfer, every fourth round's
  * multi is cleaned up with transfers in flight, and a thread keeps calling
- * curl_multi_wakeup. Every added transfer must end exactly once: by one
- * completion message with the result its kind expects (a body checked byte
- * by byte), or by being removed, freed or abandoned with no message.
+ * curl_multi_wakeup. Where curlmux answers, threads feed and churn too: a
+ * producer thread adds a quarter of each round's transfers to the multi the
+ * main thread drives (on the event loop it wakes the loop through an
+ * eventfd, as an application would), and one thread all along creates a
+ * multi, runs one transfer through it and cleans it up (pausing while a
+ * round's end is sampled, so that its descriptors never count there). Every
+ * added transfer must end exactly once: by one completion message with the
+ * result its kind expects (a body checked byte by byte), or by being
+ * removed, freed or abandoned with no message.
  *
  * usage: soak_client BASE_URL CLOSED_PORT TRANSFERS CONCURRENCY SEED
  * prints per round: round=K loop=L transfers=T rss_kb=R fds=F
  * and at the end: added= ended_by_message= removed= freed= abandoned=
- * twice= stray= wrong= wakeups= stalled=
+ * twice= stray= wrong= wakeups= stalled= produced= churned= churn_ok=
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -45,14 +52,24 @@ struct xfer {
   size_t want, got;
   int mismatch, paused, messages;
   double added_at;
+  int produced; /* added by the producer thread: the main thread reaps it */
 };
 
 static struct xfer slots[MAXC];
+/* The producer's transfers: it takes a free one (e NULL), the main thread
+   frees it after its message. Under produced_mu. */
+#define PRODUCED_AT_ONCE 16
+static struct xfer produced_slots[PRODUCED_AT_ONCE];
+static pthread_mutex_t produced_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t produced_room = PTHREAD_COND_INITIALIZER;
 static int concurrency;
 static const char *base;
 static int closed_port;
 static unsigned long long rng;
 static long long added, by_message, removed, freed, abandoned, twice, stray, wrong, wrong_by_kind[KINDS];
+/* Counted by several threads: atomics. */
+static long long produced, churned, churn_ok;
+static int threads_too; /* curlmux answers: other threads may feed a multi */
 
 typedef CURLMcode (*poll_fn)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
 typedef CURLMcode (*wakeup_fn)(CURLM *);
@@ -103,15 +120,21 @@ static size_t on_write(char *data, size_t size, size_t n, void *userp)
   return len;
 }
 
-static void start(CURLM *m, struct xfer *x)
+/* Prepares x as a transfer of the given kind, or of a random one (kind
+   KINDS); the random numbers are the main thread's. */
+static void prepare(struct xfer *x, enum kind kind, size_t want)
 {
   char url[300];
-  unsigned r = next_rand();
   memset(x, 0, sizeof(*x));
-  x->kind = (enum kind)(r % 20 < 9 ? OK : r % 20 - 9 + TRICKLE);
-  if(x->kind >= KINDS)
-    x->kind = OK;
-  x->want = 1 + next_rand() % 20000;
+  if(kind == KINDS) {
+    unsigned r = next_rand();
+    kind = (enum kind)(r % 20 < 9 ? OK : r % 20 - 9 + TRICKLE);
+    if(kind >= KINDS)
+      kind = OK;
+    want = 1 + next_rand() % 20000;
+  }
+  x->kind = kind;
+  x->want = want;
   x->e = curl_easy_init();
   if(!x->e)
     die("curl_easy_init", 0);
@@ -153,8 +176,13 @@ static void start(CURLM *m, struct xfer *x)
   curl_easy_setopt(x->e, CURLOPT_WRITEDATA, x);
   curl_easy_setopt(x->e, CURLOPT_PRIVATE, x);
   x->added_at = now_s();
+}
+
+static void start(CURLM *m, struct xfer *x)
+{
+  prepare(x, KINDS, 0);
   MOK(curl_multi_add_handle(m, x->e));
-  added++;
+  __atomic_add_fetch(&added, 1, __ATOMIC_RELAXED);
 }
 
 /* The result a transfer of its kind must end with. */
@@ -174,12 +202,21 @@ static int as_expected(const struct xfer *x, CURLcode rc)
   }
 }
 
+/* The transfer e is, if it is one in flight (its CURLOPT_PRIVATE, checked
+   against both tables). */
 static struct xfer *slot_of(CURL *e)
 {
-  int i;
-  for(i = 0; i < concurrency; i++)
-    if(slots[i].e == e)
-      return &slots[i];
+  struct xfer *x = NULL;
+  curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+  if(x >= slots && x < slots + concurrency && x->e == e)
+    return x;
+  if(x >= produced_slots && x < produced_slots + PRODUCED_AT_ONCE) {
+    int mine;
+    pthread_mutex_lock(&produced_mu);
+    mine = x->e == e;
+    pthread_mutex_unlock(&produced_mu);
+    return mine ? x : NULL;
+  }
   return NULL;
 }
 
@@ -206,6 +243,18 @@ static void drain(CURLM *m)
       continue;
     }
     by_message++;
+    if(x->produced) {
+      /* The producer's: checked, then freed here, its slot given back. */
+      if(!as_expected(x, msg->data.result))
+        wrong++;
+      MOK(curl_multi_remove_handle(m, x->e));
+      curl_easy_cleanup(x->e);
+      pthread_mutex_lock(&produced_mu);
+      x->e = NULL;
+      pthread_cond_signal(&produced_room);
+      pthread_mutex_unlock(&produced_mu);
+      continue;
+    }
     if(!as_expected(x, msg->data.result)) {
       wrong++;
       if(wrong_by_kind[x->kind]++ < 3)
@@ -252,7 +301,7 @@ static void tend(CURLM *m)
 /* ---- the event loop's callbacks ---- */
 
 struct events {
-  int epfd, tfd;
+  int epfd, tfd, evfd; /* evfd: the producer's "look", for the loop */
 };
 
 static int on_timer(CURLM *m, long timeout_ms, void *userp)
@@ -294,9 +343,9 @@ static void step_events(CURLM *m, struct events *ev)
   struct epoll_event events[64];
   int i, running, n = epoll_wait(ev->epfd, events, 64, 100);
   for(i = 0; i < n; i++) {
-    if(events[i].data.fd == ev->tfd) {
+    if(events[i].data.fd == ev->tfd || events[i].data.fd == ev->evfd) {
       uint64_t count;
-      if(read(ev->tfd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+      if(read(events[i].data.fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
         die("read timerfd", errno);
       MOK(curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running));
     }
@@ -360,6 +409,119 @@ static void *waker(void *arg)
   return NULL;
 }
 
+/* ---- a producer thread feeding the round's multi ---- */
+
+struct producing {
+  CURLM *m;
+  long long quota;
+  int evfd; /* >= 0: the event loop's, written after each add */
+  unsigned long long rng;
+  volatile int stop;
+};
+
+static void *producer(void *arg)
+{
+  struct producing *p = arg;
+  long long n;
+  for(n = 0; n < p->quota && !p->stop; n++) {
+    struct xfer *x = NULL;
+    int i;
+    pthread_mutex_lock(&produced_mu);
+    while(!x && !p->stop) {
+      for(i = 0; i < PRODUCED_AT_ONCE && !x; i++)
+        if(!produced_slots[i].e)
+          x = &produced_slots[i];
+      if(!x)
+        pthread_cond_wait(&produced_room, &produced_mu);
+    }
+    if(x) {
+      p->rng ^= p->rng << 13;
+      p->rng ^= p->rng >> 7;
+      p->rng ^= p->rng << 17;
+      prepare(x, p->rng % 2 ? OK : TRICKLE, 1 + (size_t)(p->rng >> 20) % 20000);
+      x->produced = 1;
+      MOK(curl_multi_add_handle(p->m, x->e));
+      __atomic_add_fetch(&produced, 1, __ATOMIC_RELAXED);
+      __atomic_add_fetch(&added, 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&produced_mu);
+    if(x && p->evfd >= 0) {
+      uint64_t one = 1;
+      if(write(p->evfd, &one, sizeof(one)) < 0)
+        die("write eventfd", errno);
+    }
+  }
+  return NULL;
+}
+
+static int produced_in_flight(void)
+{
+  int i, n = 0;
+  pthread_mutex_lock(&produced_mu);
+  for(i = 0; i < PRODUCED_AT_ONCE; i++)
+    n += produced_slots[i].e != NULL;
+  pthread_mutex_unlock(&produced_mu);
+  return n;
+}
+
+/* ---- a thread that makes and cleans up multis all along ---- */
+
+static pthread_mutex_t churn_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t churn_cv = PTHREAD_COND_INITIALIZER;
+static int churn_paused, churn_busy, churn_stop;
+
+static void *churn(void *arg)
+{
+  (void)arg;
+  for(;;) {
+    struct xfer x;
+    CURLM *m;
+    CURLMsg *msg;
+    int running = 1, n, q, ok = 0;
+    pthread_mutex_lock(&churn_mu);
+    while(churn_paused && !churn_stop)
+      pthread_cond_wait(&churn_cv, &churn_mu);
+    if(churn_stop) {
+      pthread_mutex_unlock(&churn_mu);
+      return NULL;
+    }
+    churn_busy = 1;
+    pthread_mutex_unlock(&churn_mu);
+    m = curl_multi_init();
+    if(!m)
+      die("curl_multi_init (churn)", 0);
+    prepare(&x, OK, 100);
+    MOK(curl_multi_add_handle(m, x.e));
+    while(running) {
+      MOK(curl_multi_perform(m, &running));
+      if(running)
+        MOK(multi_poll(m, NULL, 0, 1000, &n));
+    }
+    while((msg = curl_multi_info_read(m, &q)))
+      ok += msg->easy_handle == x.e && as_expected(&x, msg->data.result);
+    MOK(curl_multi_remove_handle(m, x.e));
+    curl_easy_cleanup(x.e);
+    MOK(curl_multi_cleanup(m));
+    __atomic_add_fetch(&churned, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&churn_ok, ok == 1, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&churn_mu);
+    churn_busy = 0;
+    pthread_cond_broadcast(&churn_cv);
+    pthread_mutex_unlock(&churn_mu);
+  }
+}
+
+/* Holds the churning thread between its multis (true), or lets it go on. */
+static void churn_hold(int hold)
+{
+  pthread_mutex_lock(&churn_mu);
+  churn_paused = hold;
+  pthread_cond_broadcast(&churn_cv);
+  while(hold && churn_busy)
+    pthread_cond_wait(&churn_cv, &churn_mu);
+  pthread_mutex_unlock(&churn_mu);
+}
+
 /* ---- what the process holds ---- */
 
 static long rss_kb(void)
@@ -390,9 +552,10 @@ static int open_fds(void)
 static int round_of(long long quota, enum style s, int abandon)
 {
   CURLM *m = curl_multi_init();
-  struct events ev = {-1, -1};
-  pthread_t thread;
-  long long target = added + quota;
+  struct events ev = {-1, -1, -1};
+  struct producing p;
+  pthread_t thread, producing_thread;
+  long long target = added + quota, own = threads_too ? quota - quota / 4 : quota, own_started = 0;
   double began = now_s();
   int i, stalled = 0;
   if(!m)
@@ -409,19 +572,33 @@ static int round_of(long long quota, enum style s, int abandon)
     MOK(curl_multi_setopt(m, CURLMOPT_SOCKETDATA, &ev));
     MOK(curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer));
     MOK(curl_multi_setopt(m, CURLMOPT_TIMERDATA, &ev));
+    ev.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    event.data.fd = ev.evfd;
+    epoll_ctl(ev.epfd, EPOLL_CTL_ADD, ev.evfd, &event);
   }
   if(multi_wakeup) {
     woken = m;
     waking = 1;
     pthread_create(&thread, NULL, waker, NULL);
   }
+  memset(&p, 0, sizeof(p));
+  p.m = m;
+  p.quota = quota - own;
+  p.evfd = ev.evfd;
+  p.rng = rng ^ 0x9E3779B97F4A7C15ULL;
+  if(threads_too)
+    pthread_create(&producing_thread, NULL, producer, &p);
   for(;;) {
-    for(i = 0; i < concurrency && added < target; i++)
-      if(!slots[i].e)
+    long long so_far;
+    for(i = 0; i < concurrency && own_started < own; i++)
+      if(!slots[i].e) {
         start(m, &slots[i]);
-    if(abandon && added >= target - quota / 2)
+        own_started++;
+      }
+    so_far = __atomic_load_n(&added, __ATOMIC_RELAXED);
+    if(abandon && so_far >= target - quota / 2)
       break;
-    if(added >= target && !inflight())
+    if(so_far >= target && !inflight() && !produced_in_flight())
       break;
     step(m, s, &ev);
     drain(m);
@@ -442,7 +619,22 @@ static int round_of(long long quota, enum style s, int abandon)
     waking = 0;
     pthread_join(thread, NULL);
   }
+  if(threads_too) {
+    pthread_mutex_lock(&produced_mu);
+    p.stop = 1;
+    pthread_cond_broadcast(&produced_room);
+    pthread_mutex_unlock(&produced_mu);
+    pthread_join(producing_thread, NULL);
+  }
   MOK(curl_multi_cleanup(m));
+  /* The producer's transfers still attached were abandoned with it. */
+  for(i = 0; i < PRODUCED_AT_ONCE; i++) {
+    if(produced_slots[i].e) {
+      abandoned += !produced_slots[i].messages;
+      curl_easy_cleanup(produced_slots[i].e);
+      produced_slots[i].e = NULL;
+    }
+  }
   /* Whatever is still attached was abandoned with the multi. */
   for(i = 0; i < concurrency; i++) {
     if(slots[i].e) {
@@ -454,6 +646,7 @@ static int round_of(long long quota, enum style s, int abandon)
   if(s == EVENTS) {
     close(ev.epfd);
     close(ev.tfd);
+    close(ev.evfd);
   }
   return stalled;
 }
@@ -462,6 +655,7 @@ int main(int argc, char **argv)
 {
   long long transfers, round = 0;
   int stalled = 0;
+  pthread_t churning;
   if(argc != 6) {
     fprintf(stderr, "usage: soak_client BASE_URL CLOSED_PORT TRANSFERS CONCURRENCY SEED\n");
     return 2;
@@ -478,20 +672,33 @@ int main(int argc, char **argv)
   multi_poll = (poll_fn)dlsym(RTLD_DEFAULT, "curl_multi_poll");
   multi_wakeup = (wakeup_fn)dlsym(RTLD_DEFAULT, "curl_multi_wakeup");
   cm_select = (cmselect_fn)dlsym(RTLD_DEFAULT, "curlmux_select");
+  threads_too = dlsym(RTLD_DEFAULT, "curlmux_version") != NULL;
   setvbuf(stdout, NULL, _IOLBF, 0);
+  if(threads_too)
+    pthread_create(&churning, NULL, churn, NULL);
   while(added < transfers && !stalled) {
     enum style s = (enum style)(round % STYLES);
     long long quota = transfers - added < ROUND ? transfers - added : ROUND;
     if((s == POLL && !multi_poll) || (s == CMSELECT && !cm_select))
       s = WAIT;
     stalled = round_of(quota, s, round % 4 == 3);
+    churn_hold(1);
     printf("round=%lld loop=%s transfers=%lld rss_kb=%ld fds=%d\n", round, style_names[s], added, rss_kb(),
            open_fds());
+    churn_hold(0);
     round++;
+  }
+  if(threads_too) {
+    pthread_mutex_lock(&churn_mu);
+    churn_stop = 1;
+    pthread_cond_broadcast(&churn_cv);
+    pthread_mutex_unlock(&churn_mu);
+    pthread_join(churning, NULL);
   }
   curl_global_cleanup();
   printf("added=%lld ended_by_message=%lld removed=%lld freed=%lld abandoned=%lld twice=%lld stray=%lld "
-         "wrong=%lld wakeups=%lld stalled=%d\n",
-         added, by_message, removed, freed, abandoned, twice, stray, wrong, wakeups, stalled);
+         "wrong=%lld wakeups=%lld stalled=%d produced=%lld churned=%lld churn_ok=%lld\n",
+         added, by_message, removed, freed, abandoned, twice, stray, wrong, wakeups, stalled, produced, churned,
+         churn_ok);
   return 0;
 }
