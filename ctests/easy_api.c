@@ -33,16 +33,21 @@ int main(void)
   printf("easy perform 404: %d\n", perform_once("/status/404", 11, 404));
   printf("easy perform reset: %d\n", perform_once("/reset/3000", 0, 200));
 
-  /* An easy already in a multi cannot be easy-performed. */
+  /* An easy already in a multi cannot be easy-performed. The two that will
+     be cleaned up are never answered, so both are still running after the
+     first perform however long it takes (through curlmux a perform goes on
+     while it finds work: a 10 ms answer can finish inside it under
+     valgrind); the third comes after that. */
   m = curl_multi_init();
   CHECK(m != NULL);
-  for(i = 0; i < 3; i++) {
-    e[i] = new_transfer(&b[i], "/delay/%d/100", i == 2 ? 10 : 2000);
+  for(i = 0; i < 3; i++)
+    e[i] = new_transfer(&b[i], i == 2 ? "/delay/10/100" : "/hang");
+  for(i = 0; i < 2; i++)
     MOK(curl_multi_add_handle(m, e[i]));
-  }
   printf("easy perform while attached: %d\n", curl_easy_perform(e[0]));
   MOK(curl_multi_perform(m, &running));
-  CHECK_EQ(running, 3);
+  CHECK_EQ(running, 2);
+  MOK(curl_multi_add_handle(m, e[2]));
 
   /* Cleaning up attached easies detaches them: two fewer running, and no
      message will ever come for them. */
