@@ -24,6 +24,11 @@ struct Report {
     idle_in_place: f64,
     /// Idle transfers that ended: lost, as the server holds them open.
     idle_ended: f64,
+    /// The producer loops: microseconds from add to completion.
+    lat_med_us: f64,
+    lat_p99_us: f64,
+    /// The client could not run the loop (no curl_multi_poll).
+    skipped: bool,
 }
 
 #[derive(Clone)]
@@ -47,6 +52,8 @@ struct Cell {
     limit: u32,
     /// One of the 50,000-transfer cells (`--large`).
     large: bool,
+    /// The loops it runs.
+    loops: &'static [&'static str],
 }
 
 #[derive(Clone, Copy)]
@@ -61,6 +68,13 @@ const USUAL: Target = Target { cpu: 1.15, wall: 1.2 };
 /// The loops: `classic` reads curl_multi_fdset and then curl_multi_timeout,
 /// `classic-tf` the other way round (libcurl's multi-app.c example).
 const LOOPS: [&str; 5] = ["classic", "classic-tf", "wait", "poll", "epoll"];
+/// The producer cell's loops (bench_client.c): another thread adds, one
+/// polls. `producer` is the add alone through curlmux and libcurl's
+/// documented queue + wakeup through stock; `producer-queued` is the
+/// documented way through both.
+const PRODUCER_LOOPS: [&str; 2] = ["producer", "producer-queued"];
+/// Transfers a second the producer adds.
+const PRODUCER_RATE: u32 = 1000;
 /// The all-busy cell's weight: its target (≤ 1.05× stock) is inside the
 /// ±10% its single runs spread by, and its runs are short.
 const ALL_BUSY_WEIGHT: usize = 10;
@@ -101,6 +115,7 @@ fn cells(quick: bool, room: u32) -> Vec<Cell> {
             h3: false,
             limit: if large { large_limit } else { limit },
             large,
+            loops: &LOOPS,
         });
     }
     cells.push(Cell {
@@ -115,6 +130,7 @@ fn cells(quick: bool, room: u32) -> Vec<Cell> {
         h3: false,
         limit,
         large: false,
+        loops: &LOOPS,
     });
     for (c, large) in [(100, false), (1000, false), (4000, false), (8000, false), (20_000, true)] {
         let c = if quick { c / 10 } else { c };
@@ -131,6 +147,7 @@ fn cells(quick: bool, room: u32) -> Vec<Cell> {
             h3: false,
             limit: if large { large_limit } else { limit },
             large,
+            loops: &LOOPS,
         });
     }
     // Responses that start at scattered times: 5 × 400 B over 1 s after a
@@ -150,6 +167,7 @@ fn cells(quick: bool, room: u32) -> Vec<Cell> {
             h3: false,
             limit,
             large: false,
+            loops: &LOOPS,
         });
     }
     // The busy cells again over HTTP/3, same targets. The idle crowd joins
@@ -172,6 +190,21 @@ fn cells(quick: bool, room: u32) -> Vec<Cell> {
         })
         .collect();
     cells.extend(over_h3);
+    // One thread adds at a steady rate, another drives with curl_multi_poll.
+    cells.push(Cell {
+        workload: "producer",
+        param: PRODUCER_RATE,
+        idle: 0,
+        transfers: scale(5000),
+        concurrency: PRODUCER_RATE,
+        path: "/bytes/200".into(),
+        weight: if quick { 1 } else { 3 },
+        target: USUAL,
+        h3: false,
+        limit,
+        large: false,
+        loops: &PRODUCER_LOOPS,
+    });
     cells
 }
 
@@ -219,6 +252,9 @@ fn run_once(client: &Path, lib: Option<&Path>, lp: &str, server: &crate::local::
     let server_cpu_s = process_cpu(server.pid()) - before;
     let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
     let mut r = Report { server_cpu_s, stalled: true, ..Default::default() };
+    if text.contains("skipped=1") {
+        return Report { skipped: true, ..Default::default() };
+    }
     for pair in text.split_whitespace() {
         let Some((k, v)) = pair.split_once('=') else { continue };
         let v: f64 = v.parse().unwrap_or(0.0);
@@ -232,6 +268,9 @@ fn run_once(client: &Path, lib: Option<&Path>, lp: &str, server: &crate::local::
             "stalled" => r.stalled = v != 0.0,
             "idle_in_place" => r.idle_in_place = v,
             "idle_ended" => r.idle_ended = v,
+            "lat_med_us" => r.lat_med_us = v,
+            "lat_p99_us" => r.lat_p99_us = v,
+            "skipped" => r.skipped = v != 0.0,
             _ => {}
         }
     }
@@ -294,13 +333,14 @@ pub struct Options {
     plot: Option<PathBuf>,
 }
 
-const WORKLOADS: [&str; 6] = [
+const WORKLOADS: [&str; 7] = [
     "busy among idle",
     "all busy",
     "slow crowd",
     "jittered crowd",
     "busy among idle over HTTP/3",
     "all busy over HTTP/3",
+    "producer",
 ];
 
 pub fn run(options: &Options) -> Result<(), String> {
@@ -344,13 +384,12 @@ pub fn run(options: &Options) -> Result<(), String> {
     let mut results: BTreeMap<(usize, &str, &str), Vec<Report>> = BTreeMap::new();
     let rounds = reps * cells.iter().map(|c| c.weight).max().unwrap_or(1);
     let scheduled = |rep: usize| cells.iter().enumerate().filter(move |(_, c)| rep < reps * c.weight);
-    // Each cell runs every loop through stock and through curlmux.
-    let runs_per_cell = 2 * LOOPS.len() as u64;
-    let total: u64 = (0..rounds).map(|rep| scheduled(rep).count() as u64 * runs_per_cell).sum();
+    // Each cell runs every loop of its own through stock and through curlmux.
+    let total: u64 = (0..rounds).flat_map(|rep| scheduled(rep).map(|(_, c)| 2 * c.loops.len() as u64)).sum();
     let progress = crate::local::progress(total, "runs");
     for rep in 0..rounds {
         for (i, cell) in scheduled(rep) {
-            for lp in LOOPS {
+            for &lp in cell.loops {
                 // The epoll loop through stock libcurl is the reference (its best);
                 // through curlmux it measures the socket_action relay.
                 let impls = ["stock", "curlmux"];
@@ -448,15 +487,20 @@ fn report(cells: &[Cell], results: &Results, reps: usize) {
         "curlmux bench: medians of {reps} run(s){}; CPU = client user+sys per completed counted transfer",
         weighted.concat()
     );
-    println!();
-    println!(
-        "| workload | I or C | loop | stock µs/xfer | curlmux µs/xfer | curlmux/stock | curlmux/epoll | stock wall s | curlmux wall s | wall vs epoll | RSS MB stock / curlmux | server CPU s |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    if cells.iter().any(|c| c.loops == LOOPS) {
+        println!();
+        println!(
+            "| workload | I or C | loop | stock µs/xfer | curlmux µs/xfer | curlmux/stock | curlmux/epoll | stock wall s | curlmux wall s | wall vs epoll | RSS MB stock / curlmux | server CPU s |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    }
     let mut misses = Vec::new();
     // The cells whose target (≤ 1.05× stock) is near the runs' noise.
     let mut close = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
+        if cell.loops == PRODUCER_LOOPS {
+            continue;
+        }
         let runs =
             |lp, imp| results.get(&(i, lp, imp)).map_or(Vec::new(), |rs| rs.iter().map(|r| r.cpu_us_per).collect());
         let epoll_cpu = med(i, "epoll", "stock", |r| r.cpu_us_per);
@@ -610,6 +654,7 @@ fn report(cells: &[Cell], results: &Results, reps: usize) {
         }
     }
     memory_per_idle(cells, &med);
+    producer(cells, results, &med, &mut misses, &mut close);
     println!();
     println!("where curlmux must cost nothing (≤ 1.05× stock):");
     for c in close {
@@ -622,6 +667,52 @@ fn report(cells: &[Cell], results: &Results, reps: usize) {
         println!("targets missed:");
         for m in misses {
             println!("- {m}");
+        }
+    }
+}
+
+/// The producer cell's table: latency from add (or queueing) to completion
+/// and CPU per transfer, through stock and through curlmux. Targets: with
+/// the add alone, curlmux's median latency at most stock's (queue + wakeup)
+/// and its CPU at most 1.05× stock's.
+fn producer(cells: &[Cell], results: &Results, med: &Median, misses: &mut Vec<String>, close: &mut Vec<String>) {
+    for (i, cell) in cells.iter().enumerate().filter(|(_, c)| c.loops == PRODUCER_LOOPS) {
+        if results.get(&(i, "producer", "stock")).is_some_and(|rs| rs.iter().all(|r| r.skipped)) {
+            println!();
+            println!("producer: no curl_multi_poll in stock libcurl here, not run");
+            continue;
+        }
+        println!();
+        println!(
+            "producer: one thread adds {} transfers a second, another drives with curl_multi_poll; latency \
+             from the add (stock: the queueing) to completion:",
+            cell.param
+        );
+        println!();
+        println!(
+            "| loop | stock latency µs (median / p99) | curlmux | stock µs/xfer | curlmux µs/xfer | curlmux/stock |"
+        );
+        println!("|---|---|---|---|---|---|");
+        for &lp in cell.loops {
+            let (s_lat, m_lat) = (med(i, lp, "stock", |r| r.lat_med_us), med(i, lp, "curlmux", |r| r.lat_med_us));
+            let (s_p99, m_p99) = (med(i, lp, "stock", |r| r.lat_p99_us), med(i, lp, "curlmux", |r| r.lat_p99_us));
+            let (s_cpu, m_cpu) = (med(i, lp, "stock", |r| r.cpu_us_per), med(i, lp, "curlmux", |r| r.cpu_us_per));
+            let how = if lp == "producer" { "producer (curlmux: the add alone)" } else { lp };
+            println!(
+                "| {how} | {s_lat:.0} / {s_p99:.0} | {m_lat:.0} / {m_p99:.0} | {s_cpu:.1} | {m_cpu:.1} | {:.2} |",
+                m_cpu / s_cpu
+            );
+            if lp != "producer" {
+                continue;
+            }
+            let line = format!("producer: CPU {:.2}× stock, median latency {:.2}× stock", m_cpu / s_cpu, m_lat / s_lat);
+            if m_cpu > 1.05 * s_cpu {
+                misses.push(format!("producer: CPU {:.2}× stock (target ≤ 1.05)", m_cpu / s_cpu));
+            }
+            if m_lat > s_lat {
+                misses.push(format!("producer: median latency {m_lat:.0} µs, stock's {s_lat:.0} (target ≤ stock)"));
+            }
+            close.push(line);
         }
     }
 }

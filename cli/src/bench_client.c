@@ -14,7 +14,17 @@
  * the order of libcurl's own multi-app.c example), wait, poll, or epoll (epoll + timerfd + curl_multi_socket_action, as
  * libcurl's ephiperfifo.c). IDLE transfers to /hang stay open the whole run;
  * TRANSFERS requests of PATH run CONCURRENCY at a time (a rolling window).
- * Only the latter are counted. Prints one line of key=value results, with
+ * Only the latter are counted.
+ *
+ * LOOP producer and producer-queued: a second thread adds TRANSFERS
+ * requests of PATH at CONCURRENCY per second while the main thread drives
+ * with curl_multi_poll. producer-queued is libcurl's documented way (the
+ * producer queues each easy under a mutex and calls curl_multi_wakeup; the
+ * polling thread adds it); producer is the producer's add alone where
+ * curlmux answers, and the documented way where stock libcurl does (the
+ * only safe one there). Reports latency from add (or queueing) to
+ * completion too: lat_med_us, lat_p99_us. skipped=1 where the libcurl
+ * lacks curl_multi_poll and curl_multi_wakeup. Prints one line of key=value results, with
  * idle_in_place (idle transfers whose request was out when the clock
  * started) and idle_ended (idle transfers that ended: lost, as the server
  * holds /hang for good).
@@ -26,7 +36,9 @@
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +78,19 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
   (void)u;
   return s * n;
 }
+
+/* The producer loops: each counted transfer's start, by its index. */
+static double *queued_at;
+static double *latencies;
+static long nlatencies;
+static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
+static CURL **queue;
+static long queued, taken;
+static int direct;
+typedef CURLMcode (*poll_fn)(CURLM *, struct curl_waitfd *, unsigned int, int, int *);
+typedef CURLMcode (*wakeup_fn)(CURLM *);
+static poll_fn multi_poll;
+static wakeup_fn multi_wakeup;
 
 static struct curl_slist *pin;
 static char idle_base[256];
@@ -128,9 +153,13 @@ static void harvest(void)
       ok++;
     else
       failed++;
+    if(queued_at) {
+      long i = (long)(intptr_t)counted - 1;
+      latencies[nlatencies++] = (now() - queued_at[i]) * 1e6;
+    }
     curl_multi_remove_handle(multi, e);
     curl_easy_cleanup(e);
-    if(started < transfers)
+    if(started < transfers && !queued_at)
       add(path, 1);
   }
 }
@@ -173,6 +202,63 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *u, void *sp)
   return 0;
 }
 
+/* A counted transfer for the producer loops: CURLOPT_PRIVATE is its index + 1. */
+static CURL *produced(long i)
+{
+  char url[512];
+  CURL *e = curl_easy_init();
+  snprintf(url, sizeof(url), "%s%s", base, path);
+  curl_easy_setopt(e, CURLOPT_URL, url);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)(intptr_t)(i + 1));
+  curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)(2 * limit));
+  return e;
+}
+
+/* Adds TRANSFERS transfers at CONCURRENCY per second, on time by the clock. */
+static void *produce(void *arg)
+{
+  struct timespec start;
+  long i;
+  (void)arg;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for(i = 0; i < transfers; i++) {
+    double at = start.tv_sec + start.tv_nsec / 1e9 + (double)i / (double)concurrency;
+    struct timespec due = {(time_t)at, (long)((at - (time_t)at) * 1e9)};
+    CURL *e;
+    while(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL) == EINTR)
+      ;
+    e = produced(i);
+    queued_at[i] = now();
+    if(direct)
+      curl_multi_add_handle(multi, e);
+    else {
+      pthread_mutex_lock(&queue_mu);
+      queue[queued++] = e;
+      pthread_mutex_unlock(&queue_mu);
+      multi_wakeup(multi);
+    }
+  }
+  return NULL;
+}
+
+/* The polling thread adds what the producer queued (the documented way). */
+static void take_queued(void)
+{
+  pthread_mutex_lock(&queue_mu);
+  while(taken < queued) {
+    curl_multi_add_handle(multi, queue[taken++]);
+    started++;
+  }
+  pthread_mutex_unlock(&queue_mu);
+}
+
+static int by_value(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
 /* One turn of the loop: wait for something, then let libcurl work. */
 static void step(const char *loop)
 {
@@ -201,6 +287,11 @@ static void step(const char *loop)
     tv.tv_sec = t / 1000;
     tv.tv_usec = (t % 1000) * 1000;
     select(maxfd + 1, &r, &w, &x, &tv);
+    curl_multi_perform(multi, &running);
+  }
+  else if(!strncmp(loop, "producer", 8)) {
+    multi_poll(multi, NULL, 0, 1000, &n);
+    take_queued();
     curl_multi_perform(multi, &running);
   }
   else if(!strcmp(loop, "wait") || !strcmp(loop, "poll")) {
@@ -281,6 +372,41 @@ int main(int argc, char **argv)
     pin = curl_slist_append(NULL, entry);
   }
   multi = curl_multi_init();
+  if(!strncmp(loop, "producer", 8)) {
+    pthread_t producer;
+    double *sorted;
+    multi_poll = (poll_fn)dlsym(RTLD_DEFAULT, "curl_multi_poll");
+    multi_wakeup = (wakeup_fn)dlsym(RTLD_DEFAULT, "curl_multi_wakeup");
+    if(!multi_poll || !multi_wakeup) {
+      printf("skipped=1\n");
+      return 0;
+    }
+    direct = !strcmp(loop, "producer") && dlsym(RTLD_DEFAULT, "curlmux_version");
+    queued_at = calloc((size_t)transfers, sizeof(*queued_at));
+    latencies = calloc((size_t)transfers, sizeof(*latencies));
+    queue = calloc((size_t)transfers, sizeof(*queue));
+    t0 = now();
+    c0 = cpu();
+    pthread_create(&producer, NULL, produce, NULL);
+    while(ok + failed < transfers) {
+      if(now() - t0 > limit) {
+        stalled = 1;
+        break;
+      }
+      step(loop);
+    }
+    wall = now() - t0;
+    used = cpu() - c0;
+    pthread_join(producer, NULL);
+    getrusage(RUSAGE_SELF, &ru);
+    sorted = latencies;
+    qsort(sorted, (size_t)nlatencies, sizeof(*sorted), by_value);
+    printf("ok=%ld failed=%ld wall_s=%.4f cpu_s=%.4f cpu_us_per=%.2f iterations=%ld maxrss_kb=%ld stalled=%d "
+           "lat_med_us=%.1f lat_p99_us=%.1f\n",
+           ok, failed, wall, used, ok ? used * 1e6 / ok : 0.0, iterations, ru.ru_maxrss, stalled,
+           nlatencies ? sorted[nlatencies / 2] : 0.0, nlatencies ? sorted[nlatencies * 99 / 100] : 0.0);
+    return 0;
+  }
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)(idle + concurrency + 16));
   if(!strcmp(loop, "epoll")) {
     struct epoll_event ev;
