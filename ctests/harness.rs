@@ -193,24 +193,31 @@ fn programs(name: &str, libcurls: &[&Libcurl]) -> std::collections::HashMap<Stri
     built
 }
 
-/// Runs one test three ways on one libcurl; Err says how it failed.
+/// Runs one test three ways on one libcurl; Err says how it failed, its
+/// first line naming the test, the libcurl, the way and what failed.
 fn ctest_on(name: &str, bins: &Programs, policy: &Stock, libcurl: &Libcurl) -> Result<(), String> {
     let (stock_bin, linked_bin) = (&bins.stock, &bins.linked);
+    let way = |w: &str| format!("{name} on libcurl {}, {w}", libcurl.label);
     let linked = run(linked_bin, libcurl, true, false);
     if !linked.status.success() {
-        return Err(describe("linked", &linked));
+        return Err(describe(&way("linked"), &linked));
     }
     let preloaded = run(stock_bin, libcurl, true, true);
     if !preloaded.status.success() {
-        return Err(describe("preloaded", &preloaded));
+        return Err(describe(&way("preloaded"), &preloaded));
     }
     let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let disagree = |a: (&str, &Output), b: (&str, &Output), what: String| {
+        format!(
+            "FAILED {name} on libcurl {}: {what}, at {}\n{}\n{}",
+            libcurl.label,
+            common::first_difference(&text(a.1), &text(b.1)),
+            describe(a.0, a.1),
+            describe(b.0, b.1)
+        )
+    };
     if text(&linked) != text(&preloaded) {
-        return Err(format!(
-            "linked and preloaded runs disagree:\n{}\n{}",
-            describe("linked", &linked),
-            describe("preloaded", &preloaded)
-        ));
+        return Err(disagree(("linked", &linked), ("preloaded", &preloaded), "linked and preloaded disagree".into()));
     }
     let stock = run(stock_bin, libcurl, false, false);
     // What curlmux provides beyond this libcurl has no stock answer.
@@ -219,7 +226,10 @@ fn ctest_on(name: &str, bins: &Programs, policy: &Stock, libcurl: &Libcurl) -> R
     };
     if let Some((_, _, why)) = NO_ORACLE.iter().find(|(t, l, _)| *t == name && *l == libcurl.label) {
         return if stock.status.success() && text(&stock) == comparable(&linked) {
-            Err(format!("stock {} now agrees with curlmux ({why}): drop it from NO_ORACLE", libcurl.label))
+            Err(format!(
+                "FAILED {name} on libcurl {}: stock now agrees with curlmux ({why}): drop it from NO_ORACLE",
+                libcurl.label
+            ))
         } else {
             Ok(())
         };
@@ -231,16 +241,18 @@ fn ctest_on(name: &str, bins: &Programs, policy: &Stock, libcurl: &Libcurl) -> R
     };
     match policy {
         Stock::Skip => Ok(()),
-        Stock::MustFail if stock.status.success() => {
-            Err(format!("stock libcurl was expected to fail:\n{}", describe("stock", &stock)))
-        }
-        Stock::MustFail => Ok(()),
-        Stock::Same if !stock.status.success() => Err(describe("stock", &stock)),
-        Stock::Same if text(&stock) != comparable(&linked) => Err(format!(
-            "curlmux and stock libcurl disagree:\n{}\n{}",
-            describe("stock", &stock),
-            describe("linked", &linked)
+        Stock::MustFail if stock.status.success() => Err(format!(
+            "FAILED {name} on libcurl {}, stock: it was expected to fail (the test can fail)\n{}",
+            libcurl.label,
+            describe("stock", &stock)
         )),
+        Stock::MustFail => Ok(()),
+        Stock::Same if !stock.status.success() => Err(describe(&way("stock"), &stock)),
+        Stock::Same if text(&stock) != comparable(&linked) => {
+            let stock_text = Output { stdout: text(&stock).into_bytes(), ..stock.clone() };
+            let linked_text = Output { stdout: comparable(&linked).into_bytes(), ..linked.clone() };
+            Err(disagree(("stock", &stock_text), ("linked", &linked_text), "curlmux and stock libcurl disagree".into()))
+        }
         Stock::Same => Ok(()),
         Stock::Needs(_) => unreachable!("settled above"),
     }
@@ -270,13 +282,19 @@ fn ctest(name: &str, only: Option<&[&str]>) {
     assert!(!on.is_empty(), "{name}: no libcurl of the matrix to run on");
     let bins = programs(name, &on);
     let failures: Vec<String> = two_at_a_time(&on, |l| {
-        ctest_on(name, &bins[&l.link], &policy, l).err().map(|why| format!("=== {name} on libcurl {}:\n{why}", l.label))
+        ctest_on(name, &bins[&l.link], &policy, l).err()
     })
     .into_iter()
     .flatten()
     .collect();
     let labels: Vec<&str> = on.iter().map(|l| l.label.as_str()).collect();
-    assert!(failures.is_empty(), "{name} failed on {} of {labels:?}:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{name} failed on {} of {labels:?}:\n{}\n\n{}",
+        failures.len(),
+        failures.iter().filter_map(|f| f.lines().next()).collect::<Vec<_>>().join("\n"),
+        failures.join("\n")
+    );
 }
 
 macro_rules! ctests {
@@ -552,9 +570,10 @@ fn valgrind_on(label: &str) {
     .collect();
     assert!(
         failures.is_empty(),
-        "{} of {} tests failed under valgrind on {label}:\n{}",
+        "{} of {} tests failed under valgrind on {label}:\n{}\n\n{}",
         failures.len(),
         names.len(),
+        failures.iter().filter_map(|f| f.lines().next()).collect::<Vec<_>>().join("\n"),
         failures.join("\n")
     );
 }

@@ -197,13 +197,38 @@ pub fn run_limited(mut cmd: Command, limit: Duration) -> Output {
     }
 }
 
+/// A failed run: one line first, `FAILED what: status; the line that says
+/// what failed` (the test's own CHECK, a transfer and how far it got, a
+/// stall, valgrind's first report), then all it printed.
 pub fn describe(what: &str, out: &Output) -> String {
-    format!(
-        "{what}: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    format!("FAILED {what}: {}; {}\n--- stdout\n{stdout}--- stderr\n{stderr}", out.status, headline(&stderr, &stdout))
+}
+
+/// The line of a failed run's output that says what failed.
+fn headline(stderr: &str, stdout: &str) -> String {
+    const MARKS: [&str; 8] =
+        ["CHECK", "transfer failed", "stall", "hung", "panicked", "Invalid", "lost in loss record", "failed"];
+    let lines = || stderr.lines().chain(stdout.lines()).map(str::trim).filter(|l| !l.is_empty());
+    lines()
+        .find(|l| MARKS.iter().any(|m| l.contains(m)))
+        .or_else(|| stderr.lines().rev().map(str::trim).find(|l| !l.is_empty()))
+        .or_else(|| lines().last())
+        .unwrap_or("no output")
+        .to_string()
+}
+
+/// Where two outputs first differ, in one line.
+pub fn first_difference(a: &str, b: &str) -> String {
+    let (mut left, mut right) = (a.lines(), b.lines());
+    for n in 1.. {
+        match (left.next(), right.next()) {
+            (None, None) => return "they are the same".into(),
+            (l, r) if l == r => continue,
+            (l, r) => return format!("line {n}: {:?} against {:?}", l.unwrap_or("(none)"), r.unwrap_or("(none)")),
+        }
+    }
+    unreachable!()
 }
 
 /// The server's body byte at offset i (src/bin/curlmux/server.rs).
