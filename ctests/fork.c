@@ -23,7 +23,7 @@ static void forked(enum loop l, int child_frees_easies)
 {
   CURL *e[N];
   CURLM *m = curl_multi_init();
-  int i, running, status;
+  int i, status;
   pid_t child;
   done = failed = 0;
   for(i = 0; i < N; i++) {
@@ -31,10 +31,7 @@ static void forked(enum loop l, int child_frees_easies)
     MOK(curl_multi_add_handle(m, e[i]));
   }
   /* Connect and send every request: they are in flight when the child runs. */
-  for(i = 0; i < 5; i++) {
-    MOK(curl_multi_perform(m, &running));
-    usleep(10 * 1000);
-  }
+  perform_until_sent(m, e, N);
   fflush(stdout);
   child = fork();
   CHECK(child >= 0);

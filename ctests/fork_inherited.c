@@ -53,14 +53,15 @@ static void child_uses(enum loop l)
     e[i] = new_transfer(&b[i], "/delay/300/%d", 100 + i);
     MOK(curl_multi_add_handle(m, e[i]));
   }
-  /* Connect and send every request: they are in flight when the child runs. */
-  for(i = 0; i < 5; i++) {
-    if(l == LOOP_EVENTS)
-      MOK(curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running));
-    else
-      MOK(curl_multi_perform(m, &running));
-    usleep(10 * 1000);
+  /* Connect and send every request: they are in flight when the child
+     runs. The event loop's turns (its own epoll), until they are. */
+  if(l == LOOP_EVENTS) {
+    MOK(curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running));
+    while(!all_sent(e, N))
+      events_turn(m, 10);
   }
+  else
+    perform_until_sent(m, e, N);
   fflush(stdout);
   child = fork();
   CHECK(child >= 0);

@@ -24,16 +24,14 @@ static void freed_mid_response(enum loop l)
   struct body a, b;
   CURLM *m = curl_multi_init();
   CURL *first, *next;
-  int i, running;
+  int running;
   if(l == LOOP_EVENTS)
     events_init(m);
   first = new_transfer(&a, "/delay/300/1000");
   MOK(curl_multi_add_handle(m, first));
   /* Connect and send the request; the answer comes in 300 ms. */
-  for(i = 0; i < 5; i++) {
-    MOK(curl_multi_perform(m, &running));
-    usleep(10 * 1000);
-  }
+  perform_until_sent(m, &first, 1);
+  MOK(curl_multi_perform(m, &running));
   CHECK_EQ(running, 1);
   curl_easy_cleanup(first); /* still attached */
   /* Its own answer comes late enough that every libcurl waits on its socket

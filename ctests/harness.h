@@ -150,7 +150,7 @@ static inline double now_s(void)
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The server's body byte at offset i (src/bin/curlmux/server.rs). */
+/* The server's body byte at offset i (cli/src/server/mod.rs). */
 static inline char pattern(size_t i)
 {
   return "abcdefghijklmnopqrstuvwxyz0123456789"[i % 36];
@@ -264,6 +264,31 @@ static inline CURL *add_unanswered(CURLM *m, struct body *b)
   }
   CHECK(running >= 1);
   return e;
+}
+
+/* Whether every one of the n transfers has sent its request. */
+static inline int all_sent(CURL **e, int n)
+{
+  int i;
+  for(i = 0; i < n; i++) {
+    long size = 0;
+    CHECK_EQ(curl_easy_getinfo(e[i], CURLINFO_REQUEST_SIZE, &size), CURLE_OK);
+    if(size == 0)
+      return 0;
+  }
+  return 1;
+}
+
+/* perform + wait until every one of the n transfers of m has sent its
+   request: a condition, not a guess at how long connecting takes. */
+static inline void perform_until_sent(CURLM *m, CURL **e, int n)
+{
+  int running, numfds;
+  MOK(curl_multi_perform(m, &running));
+  while(!all_sent(e, n)) {
+    MOK(curl_multi_wait(m, NULL, 0, 10, &numfds));
+    MOK(curl_multi_perform(m, &running));
+  }
 }
 
 /* Transfers expect_ok has seen succeed. */

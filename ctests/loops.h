@@ -166,27 +166,37 @@ __attribute__((unused)) static void events_init(CURLM *m)
   MOK(curl_multi_setopt(m, CURLMOPT_TIMERDATA, &ev));
 }
 
+/* One turn of the event loop: what epoll reports within wait_ms, to
+   socket_action; the running count after it (-1 when nothing was ready). */
+static int events_turn(CURLM *m, int wait_ms)
+{
+  struct epoll_event events[64];
+  int i, running = -1, n = epoll_wait(ev.epfd, events, 64, wait_ms);
+  CHECK(n >= 0 || errno == EINTR);
+  for(i = 0; i < n; i++) {
+    if(events[i].data.fd == ev.tfd) {
+      uint64_t count;
+      if(read(ev.tfd, &count, sizeof(count)) < 0)
+        CHECK(errno == EAGAIN);
+      MOK(curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running));
+    }
+    else {
+      int bits = (events[i].events & (EPOLLIN | EPOLLHUP) ? CURL_CSELECT_IN : 0) |
+                 (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                 (events[i].events & EPOLLERR ? CURL_CSELECT_ERR : 0);
+      MOK(curl_multi_socket_action(m, events[i].data.fd, bits, &running));
+    }
+  }
+  return running;
+}
+
 static void run_events(CURLM *m, void (*on_done)(CURL *, CURLcode), int transfers)
 {
   int running = transfers;
   while(running) {
-    struct epoll_event events[64];
-    int i, n = epoll_wait(ev.epfd, events, 64, 1000);
-    CHECK(n >= 0 || errno == EINTR);
-    for(i = 0; i < n; i++) {
-      if(events[i].data.fd == ev.tfd) {
-        uint64_t count;
-        if(read(ev.tfd, &count, sizeof(count)) < 0)
-          CHECK(errno == EAGAIN);
-        MOK(curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running));
-      }
-      else {
-        int bits = (events[i].events & (EPOLLIN | EPOLLHUP) ? CURL_CSELECT_IN : 0) |
-                   (events[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
-                   (events[i].events & EPOLLERR ? CURL_CSELECT_ERR : 0);
-        MOK(curl_multi_socket_action(m, events[i].data.fd, bits, &running));
-      }
-    }
+    int now = events_turn(m, 1000);
+    if(now >= 0)
+      running = now;
     drain_messages(m, on_done);
   }
   drain_messages(m, on_done);
