@@ -12,7 +12,7 @@ static void perform_then_poll(CURLM *m)
   MOK(curl_multi_perform(m, &running));
   t0 = now_s();
   MOK(curl_multi_poll(m, NULL, 0, 2000, &numfds));
-  CHECK(now_s() - t0 < 1.0);
+  CHECK(now_s() - t0 < 1.0); /* at once, not its 2 s (room for valgrind under load) */
 }
 
 int main(void)
