@@ -123,7 +123,12 @@ fn stock_policy(source: &str) -> Stock {
 
 /// Compiles `name.c` for libcurls linked with `link`, with curlmux or not.
 fn cc(name: &str, suffix: &str, link: &str, curlmux: bool) -> PathBuf {
-    let setup = setup();
+    cc_with(name, suffix, link, curlmux.then(|| setup().lib_dir.as_path()))
+}
+
+/// Compiles `name.c` for libcurls linked with `link`, linked to the
+/// libcurlmux.so in `curlmux` if given.
+fn cc_with(name: &str, suffix: &str, link: &str, curlmux: Option<&Path>) -> PathBuf {
     let source = source_dir().join(format!("{name}.c"));
     let out = build_dir().join(format!("{name}.{}.{suffix}", common::flavour(link)));
     let mut cmd = Command::new("cc");
@@ -135,10 +140,8 @@ fn cc(name: &str, suffix: &str, link: &str, curlmux: bool) -> PathBuf {
         .arg("-o")
         .arg(&out)
         .arg(&source);
-    if curlmux {
-        cmd.arg(format!("-L{}", setup.lib_dir.display()))
-            .arg(format!("-Wl,-rpath,{}", setup.lib_dir.display()))
-            .arg("-lcurlmux");
+    if let Some(lib_dir) = curlmux {
+        cmd.arg(format!("-L{}", lib_dir.display())).arg(format!("-Wl,-rpath,{}", lib_dir.display())).arg("-lcurlmux");
     }
     cmd.args(link.split_whitespace()).arg("-ldl");
     let status = cmd.status().expect("run cc");
@@ -281,12 +284,8 @@ fn ctest(name: &str, only: Option<&[&str]>) {
     let on: Vec<&Libcurl> = libcurls(only).collect();
     assert!(!on.is_empty(), "{name}: no libcurl of the matrix to run on");
     let bins = programs(name, &on);
-    let failures: Vec<String> = two_at_a_time(&on, |l| {
-        ctest_on(name, &bins[&l.link], &policy, l).err()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let failures: Vec<String> =
+        two_at_a_time(&on, |l| ctest_on(name, &bins[&l.link], &policy, l).err()).into_iter().flatten().collect();
     let labels: Vec<&str> = on.iter().map(|l| l.label.as_str()).collect();
     assert!(
         failures.is_empty(),
@@ -576,6 +575,63 @@ fn valgrind_on(label: &str) {
         failures.iter().filter_map(|f| f.lines().next()).collect::<Vec<_>>().join("\n"),
         failures.join("\n")
     );
+}
+
+/// The tests with threads of their own, run under helgrind.
+const THREADED: [&str; 6] =
+    ["threads_feed", "threads_race", "threads_per_thread", "threads_churn", "threads_shared", "poll_wakeup"];
+
+/// The threaded C tests under valgrind's helgrind on one libcurl, linked to
+/// the library built with the race-check feature (its locks are pthread's,
+/// which helgrind sees, and its atomics are marked: src/sync.rs): no data
+/// race and no lock-order violation. ctests/helgrind.supp suppresses what
+/// is not curlmux's (libcurl's global-init spinlock, p11-kit at exit), each
+/// entry saying why.
+fn helgrind_on(label: &str) {
+    let Some(libcurl) = libcurls(Some(&[label])).next() else {
+        assert!(std::env::var_os("CURLMUX_TEST_LIBCURL").is_some(), "libcurl {label} is missing from the matrix");
+        eprintln!("helgrind on {label}: not in CURLMUX_TEST_LIBCURL, not run");
+        return;
+    };
+    let race_check = common::repo().join("target/race/release");
+    assert!(
+        race_check.join("libcurlmux.so").exists(),
+        "no {}/libcurlmux.so: cargo build --release -p curlmux --features race-check --target-dir target/race \
+         (bash .ci/test does)",
+        race_check.display()
+    );
+    let failures: Vec<String> = two_at_a_time(&THREADED, |name| {
+        let bin = cc_with(name, &format!("helgrind-{label}"), &libcurl.link, Some(&race_check));
+        let mut cmd = Command::new("valgrind");
+        cmd.args(["--tool=helgrind", "--quiet", "--error-exitcode=99", "--fair-sched=yes"])
+            .arg(format!("--suppressions={}", source_dir().join("helgrind.supp").display()))
+            .arg(&bin);
+        test_env(&mut cmd, libcurl, true);
+        cmd.env("CURLMUX_TEST_VALGRIND", "1").env("CURLMUX_TEST_HELGRIND", "1");
+        let out = common::run_limited(cmd, RUN_LIMIT);
+        (!out.status.success()).then(|| describe(&format!("helgrind {name} on {label}"), &out))
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} threaded tests failed under helgrind on {label}:\n{}\n\n{}",
+        failures.len(),
+        THREADED.len(),
+        failures.iter().filter_map(|f| f.lines().next()).collect::<Vec<_>>().join("\n"),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn helgrind_7_88_1() {
+    helgrind_on("7.88.1");
+}
+
+#[test]
+fn helgrind_8_23_0() {
+    helgrind_on("8.23.0");
 }
 
 macro_rules! valgrind {

@@ -5,7 +5,7 @@
 
 #define N 20
 static struct body bodies[N];
-static volatile int stop;
+static int stop; /* an atomic flag: set once, then the thread is joined */
 
 static pid_t poller;
 
@@ -19,7 +19,7 @@ static void *wake_later(void *m)
 
 static void *wake_often(void *m)
 {
-  while(!stop) {
+  while(!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
     MOK(curl_multi_wakeup(m));
     usleep(5 * 1000);
   }
@@ -37,6 +37,7 @@ int main(void)
   double t0;
 
   harness_init();
+  ATOMIC_FLAG(stop);
   if(!HAVE_NEWER)
     return 0; /* stock libcurl before 7.68: nothing to test */
   m = curl_multi_init();
@@ -119,7 +120,7 @@ int main(void)
     MOK(curl_multi_perform(m, &running));
     drain_messages(m, expect_ok);
   }
-  stop = 1;
+  __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
   pthread_join(t, NULL);
   drain_messages(m, expect_ok);
   for(i = 0; i < N; i++) {

@@ -3,7 +3,8 @@
  * knows it, waiting until another thread is asleep in a wait of the kernel
  * (a condition read from /proc, not a guess at how long it takes to get
  * there), and how many rounds a test makes (fewer under valgrind, which the
- * runner announces with CURLMUX_TEST_VALGRIND).
+ * runner announces with CURLMUX_TEST_VALGRIND, CURLMUX_TEST_HELGRIND too under
+ * helgrind).
  */
 #ifndef CURLMUX_TEST_THREADS_H
 #define CURLMUX_TEST_THREADS_H
@@ -40,6 +41,24 @@ static inline void wait_until_asleep(pid_t tid)
   while(!asleep_in_poll(tid))
     usleep(200);
 }
+
+/* Whether the run is under valgrind's helgrind, which the runner announces
+   with CURLMUX_TEST_HELGRIND: it checks for data races, and counts even a
+   try-lock, which cannot wait, in its lock order. */
+static inline int under_helgrind(void)
+{
+  const char *v = getenv("CURLMUX_TEST_HELGRIND");
+  return v && *v == '1';
+}
+
+/* A flag other threads poll, read and written with atomics: not a race,
+   and helgrind is told so where its header is at hand. */
+#if __has_include(<valgrind/helgrind.h>)
+#include <valgrind/helgrind.h>
+#define ATOMIC_FLAG(x) VALGRIND_HG_DISABLE_CHECKING(&(x), sizeof(x))
+#else
+#define ATOMIC_FLAG(x) ((void)0)
+#endif
 
 /* n, or n / 5 (at least 2) under valgrind. */
 static inline int rounds(int n)

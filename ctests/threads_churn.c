@@ -31,7 +31,7 @@ static CURLM *multi;
 static int epfd, tfd;
 static int wished_in;       /* the socket callback has asked for reading */
 static long removes, assigns_refused;
-static volatile int stop; /* only ever set, once, then joined */
+static int stop; /* an atomic flag: set once, then the threads are joined */
 static long churned, performed;
 
 static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
@@ -102,7 +102,7 @@ static void step(void)
 static void *churn(void *arg)
 {
   (void)arg;
-  while(!stop) {
+  while(!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
     CURLM *m = curl_multi_init();
     CHECK(m != NULL);
     MOK(curl_multi_cleanup(m));
@@ -116,7 +116,7 @@ static void *churn(void *arg)
 static void *perform_easily(void *arg)
 {
   (void)arg;
-  while(!stop) {
+  while(!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
     struct body b;
     CURL *e = new_transfer(&b, "/bytes/10");
     CHECK_DONE(e, curl_easy_perform(e));
@@ -264,6 +264,7 @@ int main(void)
   int i, r, q;
 
   harness_init();
+  ATOMIC_FLAG(stop);
   signal(SIGALRM, hung);
   alarm(WATCHDOG_S);
   multi = curl_multi_init();
@@ -302,7 +303,7 @@ int main(void)
   printf("%d transfers whose callbacks call back in, each ended once\n", rounds(200));
   cleanup_in_flight(rounds(50));
   printf("%d multis cleaned up with transfers in flight\n", rounds(50));
-  stop = 1;
+  __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
   for(i = 0; i < CHURNERS; i++)
     CHECK_EQ(pthread_join(churners[i], NULL), 0);
   CHECK_EQ(pthread_join(performer, NULL), 0);

@@ -61,7 +61,10 @@ static CURL *transfer(struct slot *s)
 
 static void *produce(void *arg)
 {
-  int under_mu = (int)(long)arg % 2;
+  /* Not under helgrind: it reads the add's try-lock of the multi, taken
+     under mu, as a lock-order inversion against the write callback's mu,
+     though a try-lock cannot wait (helgrind checks data races here). */
+  int under_mu = (int)(long)arg % 2 && !under_helgrind();
   for(;;) {
     struct slot *s;
     CURL *e;

@@ -198,7 +198,7 @@ static void wakeups(int times)
 struct racer {
   struct body b; /* first: the write callback's data */
   int messages;
-  int removed; /* set before the remove: the driver reads it after a message */
+  int removed; /* an atomic flag, set before the remove: the driver reads it at a message */
   sem_t started;
 };
 static struct racer racers[RACERS];
@@ -237,6 +237,7 @@ static void busy_removes(int times)
     CHECK(busy != NULL);
     for(i = 0; i < RACERS; i++) {
       memset(&racers[i], 0, sizeof(racers[i]));
+      ATOMIC_FLAG(racers[i].removed);
       CHECK_EQ(sem_init(&racers[i].started, 0, 0), 0);
       racer_easy[i] = new_transfer(&racers[i].b, "/trickle/20000/4/40");
       curl_easy_setopt(racer_easy[i], CURLOPT_WRITEFUNCTION, racer_write);
@@ -436,7 +437,9 @@ static int extra_adds, in_unpause;
 static size_t pause_once(char *data, size_t size, size_t n, void *userp)
 {
   struct pauser *x = userp;
-  if(!x->paused && x->b.len > 0) {
+  /* The first chunk, however much of the body it holds: it waits, and the
+     unpause hands it to this callback again. */
+  if(!x->paused) {
     x->paused = 1;
     return CURL_WRITEFUNC_PAUSE;
   }

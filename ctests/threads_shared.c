@@ -2,13 +2,12 @@
    curlmux serializes them: four threads hammer one multi with add, remove,
    perform, wait and info_read for a bounded number of rounds while a fifth
    wakes it; every transfer ends in exactly one message, nothing crashes. */
-#include "harness.h"
-#include <pthread.h>
+#include "threads.h"
 
 #define THREADS 4
 #define ROUNDS 60
 static CURLM *shared;
-static volatile int stop;
+static int stop; /* an atomic flag: set once, then the thread is joined */
 
 struct worker {
   int id;
@@ -38,7 +37,7 @@ static void *work(void *arg)
 static void *waker(void *arg)
 {
   (void)arg;
-  while(!stop) {
+  while(!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
     MOK(curl_multi_wakeup(shared));
     usleep(1000);
   }
@@ -53,6 +52,7 @@ int main(void)
   CURLMsg *msg;
 
   harness_init();
+  ATOMIC_FLAG(stop);
   shared = curl_multi_init();
   CHECK(shared != NULL);
   CHECK_EQ(pthread_create(&wt, NULL, waker, NULL), 0);
@@ -63,7 +63,7 @@ int main(void)
   }
   for(i = 0; i < THREADS; i++)
     pthread_join(t[i], NULL);
-  stop = 1;
+  __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
   pthread_join(wt, NULL);
   /* Afterwards the multi is consistent: a last round finishes normally. */
   for(i = 0; i < THREADS; i++)

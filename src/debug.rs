@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 
 pub fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
+    crate::sync::unchecked(&ON); // a Once and a bool: atomics, for valgrind (sync.rs)
     *ON.get_or_init(|| std::env::var_os("CURLMUX_DEBUG").is_some_and(|v| !v.is_empty() && v != "0"))
 }
 

@@ -20,6 +20,7 @@ extern "C" fn in_child() {
 pub fn generation() -> u64 {
     static REGISTERED: Once = Once::new();
     REGISTERED.call_once(|| {
+        crate::sync::unchecked(&GENERATION);
         // SAFETY: `in_child` is async-signal-safe (one atomic add) and curlmux
         // is never unloaded (it is linked or preloaded).
         unsafe { libc::pthread_atfork(None, None, Some(in_child)) };

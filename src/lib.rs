@@ -20,7 +20,8 @@
 //!   per `Multi`, driven by socket_action or by its own walk; knows nothing
 //!   of epoll.
 //! - `addr`: the cheap hasher for maps keyed by handle addresses; `fork`:
-//!   which process a Multi was made in.
+//!   which process a Multi was made in; `sync`: the locks, and what
+//!   valgrind's race detectors are told of them.
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
@@ -34,3 +35,4 @@ mod multi;
 mod panic;
 mod reactor;
 mod registry;
+mod sync;

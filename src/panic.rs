@@ -68,6 +68,7 @@ pub fn guarded_callback(body: impl FnOnce() -> c_int) -> c_int {
 /// can show that no panic escapes to C. The variable is read once.
 pub fn injected(point: &str) {
     static NAMED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    crate::sync::unchecked(&NAMED); // a Once: its state is an atomic (sync.rs)
     if NAMED.get_or_init(|| std::env::var("CURLMUX_TEST_PANIC").ok()).as_deref() == Some(point) {
         panic!("CURLMUX_TEST_PANIC={point}");
     }

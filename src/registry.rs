@@ -17,11 +17,12 @@
 //! writer (`curl_multi_init` on another thread) and never return.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::Arc;
 
 use curl_sys::CURLM;
 
 use crate::multi::Multi;
+use crate::sync::{ReadGuard, RwLock, WriteGuard};
 
 /// Retired tokens kept unissued, so a stale handle is caught, not aliased.
 const QUARANTINE: usize = 1024;
@@ -38,21 +39,21 @@ pub enum Route {
     Foreign,
 }
 
-#[derive(Default)]
 struct Registry {
     live: BTreeMap<usize, Arc<Multi>>,
     retired: BTreeSet<usize>,
     free: VecDeque<usize>,
 }
 
-static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(Default::default);
+static REGISTRY: RwLock<Registry> =
+    RwLock::new(Registry { live: BTreeMap::new(), retired: BTreeSet::new(), free: VecDeque::new() });
 
-fn read() -> std::sync::RwLockReadGuard<'static, Registry> {
-    REGISTRY.read().unwrap_or_else(|p| p.into_inner())
+fn read() -> ReadGuard<'static, Registry> {
+    REGISTRY.read()
 }
 
-fn write() -> std::sync::RwLockWriteGuard<'static, Registry> {
-    REGISTRY.write().unwrap_or_else(|p| p.into_inner())
+fn write() -> WriteGuard<'static, Registry> {
+    REGISTRY.write()
 }
 
 /// Issues a new handle for `multi`.

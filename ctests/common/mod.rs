@@ -207,13 +207,23 @@ pub fn describe(what: &str, out: &Output) -> String {
 
 /// The line of a failed run's output that says what failed.
 fn headline(stderr: &str, stdout: &str) -> String {
-    const MARKS: [&str; 8] =
-        ["CHECK", "transfer failed", "stall", "hung", "panicked", "Invalid", "lost in loss record", "failed"];
+    const MARKS: [&str; 10] = [
+        "CHECK",
+        "transfer failed",
+        "stall",
+        "hung",
+        "panicked",
+        "Invalid",
+        "lost in loss record",
+        "data race",
+        "lock order",
+        "failed",
+    ];
     let lines = || stderr.lines().chain(stdout.lines()).map(str::trim).filter(|l| !l.is_empty());
     lines()
         .find(|l| MARKS.iter().any(|m| l.contains(m)))
         .or_else(|| stderr.lines().rev().map(str::trim).find(|l| !l.is_empty()))
-        .or_else(|| lines().last())
+        .or_else(|| lines().next_back())
         .unwrap_or("no output")
         .to_string()
 }

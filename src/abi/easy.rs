@@ -43,6 +43,7 @@ pub unsafe extern "C" fn curl_easy_cleanup(handle: *mut CURL) {
         let mut held_back = false;
         for m in registry::live() {
             held_back |= m.easy_freed(handle, !held_back);
+            crate::sync::happens_before(&*m);
         }
         if held_back {
             return;
@@ -88,7 +89,9 @@ pub unsafe extern "C" fn curl_easy_pause(handle: *mut CURL, action: c_int) -> CU
         }
         let paused = action & (CURLPAUSE_RECV | CURLPAUSE_SEND) != 0;
         for m in registry::live() {
-            if let Some(result) = m.pause_easy(handle, paused, &pause) {
+            let answer = m.pause_easy(handle, paused, &pause);
+            crate::sync::happens_before(&*m);
+            if let Some(result) = answer {
                 return result;
             }
         }

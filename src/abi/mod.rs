@@ -49,7 +49,13 @@ fn dispatch<T: BadHandle>(
         return T::bad_handle();
     }
     match registry::route(handle) {
-        Route::Curlmux(m) => ours(&m),
+        Route::Curlmux(m) => {
+            let answer = ours(&m);
+            // This reference may be the last: what this call did happens
+            // before the Multi's drop, on whichever thread (sync.rs).
+            crate::sync::happens_before(&*m);
+            answer
+        }
         Route::Retired => T::bad_handle(),
         Route::Foreign => match libcurl() {
             Ok(lib) => theirs(lib),

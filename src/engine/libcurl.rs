@@ -178,14 +178,19 @@ impl LibCurl {
 /// The process's libcurl, found on first use; `Err` says why none was found.
 pub fn libcurl() -> Result<&'static LibCurl, &'static str> {
     static BOUND: OnceLock<Result<LibCurl, String>> = OnceLock::new();
+    // For valgrind's race detectors (sync.rs): a Once's state is an atomic,
+    // and what the first caller made is seen by every later one.
+    crate::sync::unchecked(&BOUND);
     let bound = BOUND.get_or_init(|| {
         let found = bind();
         match &found {
             Ok(lib) => trace!("bound to {}", lib.description.to_string_lossy()),
             Err(why) => trace!("no libcurl: {why}"),
         }
+        crate::sync::happens_before(&BOUND);
         found
     });
+    crate::sync::happens_after(&BOUND);
     bound.as_ref().map_err(String::as_str)
 }
 

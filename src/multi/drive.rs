@@ -119,7 +119,7 @@ impl Multi {
     /// left (the callback's own calls may add more). One thread at a time:
     /// another one finding it busy leaves its notices to it.
     fn hand_out_notices(&self) {
-        let Ok(_one) = self.handing_out.try_lock() else { return };
+        let Some(_one) = self.handing_out.try_lock() else { return };
         let _mark = self.notifying.mark();
         loop {
             let notices = self.notify.take();

@@ -57,8 +57,8 @@ mod walk;
 
 use std::ffi::{c_int, c_long, c_uint, c_void};
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 use curl_sys::{CURL, CURLE_OUT_OF_MEMORY, CURLMoption, CURLMsg, CURLcode, curl_socket_t};
@@ -70,6 +70,7 @@ use crate::engine::{
 };
 use crate::error::{Error, Result};
 use crate::reactor::{Change, Events, Interest, Reactor};
+use crate::sync::{self, Mutex, MutexGuard};
 use app::AppCallbacks;
 pub use app::AppPointer;
 use deadline::Deadline;
@@ -276,6 +277,7 @@ impl Multi {
             }),
             books: Mutex::new(Books::default()),
         });
+        multi.unchecked_atomics();
         // SAFETY: the sink is the Multi itself, which outlives its engine:
         // the engine is cleaned up in `cleanup` or `drop`, before the memory goes.
         if let Err(e) = unsafe { multi.engine.attach_sink(Arc::as_ptr(&multi)) } {
@@ -285,6 +287,26 @@ impl Multi {
         Ok(multi)
     }
 
+    /// Tells valgrind's race detectors which of its words are atomics, once
+    /// the Multi is where it stays (sync.rs): an atomic cannot race. Its
+    /// `Arc`'s counts are atomics too, just before it (`ArcInner` is
+    /// `repr(C)`: two counts, then the value).
+    fn unchecked_atomics(self: &Arc<Self>) {
+        let counts = (Arc::as_ptr(self) as *const [std::sync::atomic::AtomicUsize; 2]).wrapping_sub(1);
+        // SAFETY: inside the Arc's allocation, which the Arc keeps alive.
+        sync::unchecked(unsafe { &*counts });
+        for owner in [&self.owner, &self.notifying, &self.driver] {
+            sync::unchecked(owner);
+        }
+        for flag in [&self.any_deferred, &self.any_queued_adds, &self.any_relayed] {
+            sync::unchecked(flag);
+        }
+        sync::unchecked(&self.app);
+        sync::unchecked(&self.deadline);
+        self.notify.unchecked_atomics();
+        self.reactor.unchecked_atomics();
+    }
+
     /// Records the `CURLM *` the application knows this multi by (passed
     /// to its timer callback).
     pub fn set_handle(&self, handle: *mut curl_sys::CURLM) {
@@ -292,7 +314,7 @@ impl Multi {
     }
 
     fn books(&self) -> MutexGuard<'_, Books> {
-        self.books.lock().unwrap_or_else(|p| p.into_inner())
+        self.books.lock()
     }
 
     /// The checks every call makes before the lock: a forked child's copy,
@@ -339,14 +361,10 @@ impl Multi {
     /// Waits for the engine lock. A holder asleep in libcurl's own wait
     /// (while libcurl walks, wait.rs) is kicked to let go.
     fn lock_engine(&self) -> MutexGuard<'_, State> {
-        match self.state.try_lock() {
-            Ok(guard) => guard,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                self.kick();
-                self.state.lock().unwrap_or_else(|p| p.into_inner())
-            }
-        }
+        self.state.try_lock().unwrap_or_else(|| {
+            self.kick();
+            self.state.lock()
+        })
     }
 
     /// Marks the calling thread as the holder and brings the books up to
@@ -386,11 +404,8 @@ impl Multi {
             if !self.any_queued_adds.load(Ordering::Acquire) {
                 return;
             }
-            guard = match self.state.try_lock() {
-                Ok(guard) => guard,
-                Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                Err(TryLockError::WouldBlock) => return,
-            };
+            let Some(next) = self.state.try_lock() else { return };
+            guard = next;
             self.owner.set();
         }
     }
@@ -417,7 +432,7 @@ impl Multi {
     }
 
     fn defer(&self, what: Deferred) {
-        self.deferred.lock().unwrap_or_else(|p| p.into_inner()).push(what);
+        self.deferred.lock().push(what);
         self.any_deferred.store(true, Ordering::Release);
     }
 
@@ -433,7 +448,7 @@ impl Multi {
             return;
         }
         let mut pending = std::mem::take(&mut state.applied);
-        std::mem::swap(&mut pending, &mut *self.deferred.lock().unwrap_or_else(|p| p.into_inner()));
+        std::mem::swap(&mut pending, &mut *self.deferred.lock());
         for what in pending.drain(..) {
             match what {
                 Deferred::Adopt(easy) => self.books().attach(easy),
@@ -487,7 +502,7 @@ impl Multi {
         if !self.any_queued_adds.load(Ordering::Acquire) || !self.any_queued_adds.swap(false, Ordering::AcqRel) {
             return;
         }
-        let queued = std::mem::take(&mut *self.queued_adds.lock().unwrap_or_else(|p| p.into_inner()));
+        let queued = std::mem::take(&mut *self.queued_adds.lock());
         for Easy(easy) in queued {
             if !self.books().is_running(easy) {
                 continue;
@@ -513,11 +528,7 @@ impl Multi {
             self.defer(Deferred::Adopt(easy));
             return Ok(());
         }
-        let guard = match self.state.try_lock() {
-            Ok(guard) => guard,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return self.queue_add(easy),
-        };
+        let Some(guard) = self.state.try_lock() else { return self.queue_add(easy) };
         // libcurl checks the easy's magic and whether it is in any multi.
         let held = self.hold(guard)?;
         self.engine.add(easy)?;
@@ -539,11 +550,11 @@ impl Multi {
             }
             books.attach(easy);
         }
-        self.queued_adds.lock().unwrap_or_else(|p| p.into_inner()).push(Easy(easy));
+        self.queued_adds.lock().push(Easy(easy));
         self.any_queued_adds.store(true, Ordering::Release);
         // The holder may be asleep in libcurl's wait, or have let go already.
         self.kick();
-        if let Ok(guard) = self.state.try_lock() {
+        if let Some(guard) = self.state.try_lock() {
             drop(self.hold(guard));
         }
         Ok(())
@@ -587,7 +598,7 @@ impl Multi {
     }
 
     fn relay(&self, what: Relayed) {
-        self.relayed.lock().unwrap_or_else(|p| p.into_inner()).push(what);
+        self.relayed.lock().push(what);
         self.any_relayed.store(true, Ordering::Release);
     }
 
@@ -597,7 +608,7 @@ impl Multi {
         if !self.any_relayed.load(Ordering::Acquire) || !self.any_relayed.swap(false, Ordering::AcqRel) {
             return;
         }
-        let relayed = std::mem::take(&mut *self.relayed.lock().unwrap_or_else(|p| p.into_inner()));
+        let relayed = std::mem::take(&mut *self.relayed.lock());
         let last_timer = relayed.iter().rposition(|r| matches!(r, Relayed::Timer(_)));
         for (i, what) in relayed.into_iter().enumerate() {
             match what {
@@ -894,10 +905,10 @@ impl Multi {
     /// at the fork by a thread that is gone here is not waited for.
     fn abandon(&self) {
         self.app.silence();
-        if let Ok(mut state) = self.state.try_lock() {
+        if let Some(mut state) = self.state.try_lock() {
             state.closed = true;
         }
-        if let Ok(mut books) = self.books.try_lock() {
+        if let Some(mut books) = self.books.try_lock() {
             books.clear();
         }
     }
@@ -907,7 +918,7 @@ impl Multi {
         if self.inherited() {
             return self.abandon();
         }
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.lock();
         if !state.closed {
             state.closed = true;
             // SAFETY: guarded by `closed`, as in `cleanup`.
@@ -919,6 +930,8 @@ impl Multi {
 
 impl Drop for Multi {
     fn drop(&mut self) {
+        // After every thread's last use of it, whichever drops it (sync.rs).
+        crate::sync::happens_after(&*self);
         self.close();
     }
 }

@@ -12,12 +12,12 @@
 //! finished it, which a perform loop never sees. Must not call libcurl.
 
 use std::ffi::{c_uint, c_void};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 
 use curl_sys::{CURL, CURLM};
 
 use crate::engine::{CURLMNOTIFY_EASY_DONE, CURLMNOTIFY_INFO_READ};
+use crate::sync::{Mutex, MutexGuard};
 
 type NotifyFn = unsafe extern "C" fn(*mut CURLM, c_uint, *mut CURL, *mut c_void);
 
@@ -68,6 +68,15 @@ impl Notify {
         self.data.store(data as usize, Ordering::Release);
     }
 
+    /// Tells valgrind's race detectors which words are atomics (sync.rs).
+    pub fn unchecked_atomics(&self) {
+        crate::sync::unchecked(&self.callback);
+        crate::sync::unchecked(&self.data);
+        crate::sync::unchecked(&self.enabled);
+        crate::sync::unchecked(&self.internal);
+        crate::sync::unchecked(&self.any);
+    }
+
     /// Enables or disables a known kind.
     pub fn set_enabled(&self, kind: c_uint, on: bool) {
         let bit = 1 << kind;
@@ -103,8 +112,8 @@ impl Notify {
         self.internal.swap(std::ptr::null_mut(), Ordering::AcqRel)
     }
 
-    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Notice>> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    fn queue(&self) -> MutexGuard<'_, Vec<Notice>> {
+        self.queue.lock()
     }
 
     pub fn push(&self, notice: Notice) {

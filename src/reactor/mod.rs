@@ -20,11 +20,12 @@ mod waker;
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use epoll::{Epoll, RawEvents};
+
+use crate::sync::{Mutex, MutexGuard};
 pub use sleep::{Extra, PollBits};
 use timer::Timer;
 use waker::Waker;
@@ -161,11 +162,19 @@ impl Reactor {
             kicked: AtomicBool::new(false),
             waker,
             wakeup_muted: AtomicBool::new(false),
-            sockets: Mutex::default(),
+            sockets: Mutex::new(Sockets::default()),
             widenings: AtomicUsize::new(0),
-            scratch: Default::default(),
+            scratch: Mutex::new(sleep::Scratch::default()),
             slept_kept: AtomicBool::new(false),
         })
+    }
+
+    /// Tells valgrind's race detectors which words are atomics (sync.rs).
+    pub fn unchecked_atomics(&self) {
+        for flag in [&self.due_set, &self.kicked, &self.wakeup_muted, &self.slept_kept] {
+            crate::sync::unchecked(flag);
+        }
+        crate::sync::unchecked(&self.widenings);
     }
 
     /// The descriptor that is readable whenever a socket is ready, the
@@ -295,8 +304,8 @@ impl Reactor {
         refused
     }
 
-    fn sockets(&self) -> std::sync::MutexGuard<'_, Sockets> {
-        self.sockets.lock().unwrap_or_else(|p| p.into_inner())
+    fn sockets(&self) -> MutexGuard<'_, Sockets> {
+        self.sockets.lock()
     }
 
     /// One `epoll_ctl` when the set is as remembered. A registered number may

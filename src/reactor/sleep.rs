@@ -12,7 +12,6 @@
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -85,8 +84,8 @@ impl Reactor {
         let mut fresh = Scratch::default();
         let mut held = self.scratch.try_lock();
         let (scratch, shared) = match held.as_deref_mut() {
-            Ok(s) => (s, true),
-            Err(_) => (&mut fresh, false),
+            Some(s) => (s, true),
+            None => (&mut fresh, false),
         };
         let mut slept = Slept::default();
         if extra.is_empty() {
@@ -143,7 +142,7 @@ impl Reactor {
         if !self.slept_kept.swap(false, Ordering::AcqRel) {
             return false;
         }
-        let Ok(scratch) = self.scratch.try_lock() else { return false };
+        let Some(scratch) = self.scratch.try_lock() else { return false };
         let Some(events) = scratch.events.as_ref() else { return false };
         into.0.copy_from(&events.0);
         true
@@ -167,7 +166,7 @@ impl Slept {
     }
 }
 
-pub(super) type ScratchCell = Mutex<Scratch>;
+pub(super) type ScratchCell = crate::sync::Mutex<Scratch>;
 
 fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
     libc::pollfd { fd, events, revents: 0 }
