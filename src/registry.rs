@@ -100,9 +100,31 @@ pub fn retire(handle: *mut CURLM) {
     drop(retired);
 }
 
-/// Every multi curlmux issued and has not cleaned up, as of now. The lock
-/// is released before the caller uses them: what the caller does may call
-/// into libcurl, and through it the application's callbacks and the exports.
-pub fn live() -> Vec<Arc<Multi>> {
-    read().live.values().cloned().collect()
+/// Calls `f` on every multi curlmux issued and has not cleaned up, one at a
+/// time, the lock released around each call: what `f` does may call into
+/// libcurl, and through it the application's callbacks and the exports. A
+/// multi issued or retired meanwhile may be seen or not. `f` answers
+/// whether to go on.
+pub fn each_live(mut f: impl FnMut(&Multi) -> bool) {
+    use std::ops::Bound::{Excluded, Unbounded};
+    let mut after = None;
+    loop {
+        let next = {
+            let reg = read();
+            let mut rest = match after {
+                None => reg.live.range(..),
+                Some(key) => reg.live.range((Excluded(key), Unbounded)),
+            };
+            rest.next().map(|(&key, m)| (key, m.clone()))
+        };
+        let Some((key, multi)) = next else { return };
+        let go_on = f(&multi);
+        // This reference may be the last: what `f` did happens before the
+        // Multi's drop, on whichever thread (sync.rs).
+        crate::sync::happens_before(&*multi);
+        if !go_on {
+            return;
+        }
+        after = Some(key);
+    }
 }

@@ -41,10 +41,10 @@ pub unsafe extern "C" fn curl_easy_cleanup(handle: *mut CURL) {
             return;
         }
         let mut held_back = false;
-        for m in registry::live() {
+        registry::each_live(|m| {
             held_back |= m.easy_freed(handle, !held_back);
-            crate::sync::happens_before(&*m);
-        }
+            true
+        });
         if held_back {
             return;
         }
@@ -88,13 +88,11 @@ pub unsafe extern "C" fn curl_easy_pause(handle: *mut CURL, action: c_int) -> CU
             return pause();
         }
         let paused = action & (CURLPAUSE_RECV | CURLPAUSE_SEND) != 0;
-        for m in registry::live() {
-            let answer = m.pause_easy(handle, paused, &pause);
-            crate::sync::happens_before(&*m);
-            if let Some(result) = answer {
-                return result;
-            }
-        }
-        pause()
+        let mut answer = None;
+        registry::each_live(|m| {
+            answer = m.pause_easy(handle, paused, &pause);
+            answer.is_none()
+        });
+        answer.unwrap_or_else(pause)
     })
 }

@@ -94,12 +94,12 @@ pub unsafe extern "C" fn curl_multi_cleanup(multi: *mut CURLM) -> CURLMcode {
 ///
 /// Any thread may call it, also while another thread drives the multi or
 /// sleeps in it: a sleeping wait, poll or select on its descriptor returns at
-/// once. It never waits for another thread: one inside the multi hands the
-/// easy to libcurl before its call returns (curlmux's own checks come first
-/// then, and an easy libcurl refuses ends in a message with
-/// `CURLE_BAD_FUNCTION_ARGUMENT`). With the application's own socket and
-/// timer callbacks, the callbacks an add from another thread causes are made
-/// on the driving thread, at its next call.
+/// once. It never waits for another thread: from another thread than the one
+/// that drives (or while one is inside the multi), the easy is queued and
+/// that thread hands it to libcurl at its next call, or before its current
+/// one returns. curlmux's own checks come first then (NULL, already in this
+/// multi), and an easy libcurl refuses ends in a message with
+/// `CURLE_BAD_FUNCTION_ARGUMENT`.
 ///
 /// # Safety
 /// `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.

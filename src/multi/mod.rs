@@ -30,9 +30,11 @@
 //! Which thread may do what, on a Multi curlmux drives (no socket or timer
 //! callback of the application's): any thread may add, remove, set options,
 //! wake, read messages, list handles and read counts at any time. Reading
-//! messages and listing handles take only `books`. An add that finds the
-//! engine lock taken queues the easy (the books have it at once) and
-//! returns; whoever holds the lock hands it to libcurl before letting go.
+//! messages and listing handles take only `books`. An add from another
+//! thread than the one that drives, or that finds the engine lock taken,
+//! queues the easy (the books have it at once), kicks and returns; the
+//! driving thread hands it to libcurl at its next entry (a holder, before
+//! letting go), so libcurl's data stays with that thread.
 //! The other calls wait for the lock (one perform's work at most; a sleeping
 //! wait or poll does not hold it, and libcurl's own wait, while libcurl
 //! walks, is kicked to let go). A change made by a thread other than the one
@@ -103,17 +105,12 @@ pub enum Handles {
     Libcurls(*mut *mut CURL),
 }
 
-/// Changes to the books asked for where the lock cannot be taken: calls
-/// from inside callbacks, a server push, an easy freed elsewhere.
+/// Work asked for inside libcurl's calls that must wait until libcurl's
+/// call returned, and is done by the engine lock's holder: it calls libcurl.
 enum Deferred {
-    Adopt(*mut CURL),
-    Detach(*mut CURL),
     /// Its socket cannot be watched: the transfer ends with this result.
     /// Only without callbacks of the application, which the removal might call.
     Fail(*mut CURL, CURLcode),
-    /// Its socket stopped being wished readable (or, on libcurl 8.10 to
-    /// 8.12, changed at all).
-    Park(*mut CURL),
     /// Its socket stopped being wished writable: parked if its upload is
     /// unfinished (paused, or rate-limited).
     ParkIfSending(*mut CURL),
@@ -121,11 +118,6 @@ enum Deferred {
     /// running with its request sent (its response paused by the write
     /// callback in the same call, or it waits with no socket of its own).
     ParkIfStarted(*mut CURL),
-    /// This transfer's socket gained interest.
-    Unpark(*mut CURL),
-    /// The app paused it in some direction (true) or unpaused it
-    /// (curl_easy_pause): parked until then, whatever its socket does.
-    Paused(*mut CURL, bool),
     /// The app freed it inside a callback, while libcurl still drove it
     /// (before 8.22): removed, then freed, once libcurl's call returned.
     Free(*mut CURL),
@@ -174,6 +166,8 @@ pub struct Multi {
     /// books already, handed to libcurl by the holder before it lets go.
     queued_adds: Mutex<Vec<Easy>>,
     any_queued_adds: AtomicBool,
+    /// The queued adds last taken, emptied, kept for their room.
+    adding: Mutex<Vec<Easy>>,
     /// The application's socket and timer callbacks caused on another
     /// thread than the driver, for the driver's next call.
     relayed: Mutex<Vec<Relayed>>,
@@ -264,6 +258,7 @@ impl Multi {
             any_deferred: AtomicBool::new(false),
             queued_adds: Mutex::new(Vec::new()),
             any_queued_adds: AtomicBool::new(false),
+            adding: Mutex::new(Vec::new()),
             relayed: Mutex::new(Vec::new()),
             any_relayed: AtomicBool::new(false),
             handing_out: Mutex::new(()),
@@ -451,10 +446,6 @@ impl Multi {
         std::mem::swap(&mut pending, &mut *self.deferred.lock());
         for what in pending.drain(..) {
             match what {
-                Deferred::Adopt(easy) => self.books().attach(easy),
-                Deferred::Detach(easy) => {
-                    self.books().detach(easy);
-                }
                 // Only while it is still this multi's unfinished transfer.
                 Deferred::Fail(easy, result) if self.books().is_running(easy) => {
                     if let Err(e) = self.engine.remove(easy) {
@@ -468,7 +459,6 @@ impl Multi {
                     }
                 }
                 Deferred::Fail(..) => {}
-                Deferred::Park(easy) => self.books().park(easy),
                 // The books are let go before libcurl is asked.
                 Deferred::ParkIfSending(easy) => {
                     let running = self.books().is_running(easy);
@@ -482,8 +472,6 @@ impl Multi {
                         self.books().park(easy);
                     }
                 }
-                Deferred::Unpark(easy) => self.books().unpark(easy),
-                Deferred::Paused(easy, paused) => self.books().set_paused(easy, paused),
                 Deferred::Free(easy) => {
                     self.forget(state, easy);
                     // SAFETY: the app freed `easy` with curl_easy_cleanup and
@@ -502,8 +490,10 @@ impl Multi {
         if !self.any_queued_adds.load(Ordering::Acquire) || !self.any_queued_adds.swap(false, Ordering::AcqRel) {
             return;
         }
-        let queued = std::mem::take(&mut *self.queued_adds.lock());
-        for Easy(easy) in queued {
+        // Swapped for an empty one that keeps its room: no allocation per add.
+        let mut queued = std::mem::take(&mut *self.adding.lock());
+        std::mem::swap(&mut queued, &mut *self.queued_adds.lock());
+        for &Easy(easy) in &queued {
             if !self.books().is_running(easy) {
                 continue;
             }
@@ -512,6 +502,8 @@ impl Multi {
                 self.finish(easy, e.as_transfer_result());
             }
         }
+        queued.clear();
+        *self.adding.lock() = queued;
     }
 
     pub fn add(&self, easy: *mut CURL) -> Result<()> {
@@ -520,13 +512,18 @@ impl Multi {
         }
         self.check_entry(Call::AddHandle)?;
         if self.owner.is_current() {
-            // Inside a callback: the engine decides, the books learn it after.
+            // Inside a callback: the engine decides, in its own order of checks.
             if self.in_callback(Call::AddHandle) == InCallback::Refused {
                 return Err(Error::RecursiveApiCall);
             }
             self.engine.add(easy)?;
-            self.defer(Deferred::Adopt(easy));
+            self.books().attach(easy);
             return Ok(());
+        }
+        // Another thread drives: the easy goes to it. The adding thread does a
+        // push and a kick, and libcurl's data stays with the one thread.
+        if self.driver.is_other() {
+            return self.queue_add(easy);
         }
         let Some(guard) = self.state.try_lock() else { return self.queue_add(easy) };
         // libcurl checks the easy's magic and whether it is in any multi.
@@ -538,10 +535,11 @@ impl Multi {
         Ok(())
     }
 
-    /// An add while another thread holds the engine lock: the books take the
-    /// easy now (it counts as running, as libcurl counts an added transfer),
-    /// libcurl when the holder lets go. Checked as far as the books can:
-    /// already here is `CURLM_ADDED_ALREADY`.
+    /// An add while another thread drives or holds the engine lock: the
+    /// books take the easy now (it counts as running, as libcurl counts an
+    /// added transfer), libcurl at that thread's next entry or when the
+    /// holder lets go. Checked as far as the books can: already here is
+    /// `CURLM_ADDED_ALREADY`.
     fn queue_add(&self, easy: *mut CURL) -> Result<()> {
         {
             let mut books = self.books();
@@ -552,9 +550,12 @@ impl Multi {
         }
         self.queued_adds.lock().push(Easy(easy));
         self.any_queued_adds.store(true, Ordering::Release);
-        // The holder may be asleep in libcurl's wait, or have let go already.
+        // The driver may be asleep, in curlmux's wait or libcurl's.
         self.kick();
-        if let Some(guard) = self.state.try_lock() {
+        // A holder that is no driver may have let go already.
+        if !self.driver.is_other()
+            && let Some(guard) = self.state.try_lock()
+        {
             drop(self.hold(guard));
         }
         Ok(())
@@ -585,7 +586,7 @@ impl Multi {
             }
             Entered::Unlocked => {
                 self.engine.remove(easy)?;
-                self.defer(Deferred::Detach(easy));
+                self.books().detach(easy);
             }
         }
         Ok(())
@@ -663,7 +664,7 @@ impl Multi {
             return false;
         }
         if !may_hold {
-            self.defer(Deferred::Detach(easy));
+            self.books().detach(easy);
             return false;
         }
         if keeps {
@@ -706,7 +707,7 @@ impl Multi {
         }
         let held = if self.owner.is_current() { None } else { Some(self.hold(self.lock_engine()).ok()?) };
         let result = pause();
-        self.defer(Deferred::Paused(easy, paused));
+        self.books().set_paused(easy, paused);
         drop(held);
         Some(result)
     }
@@ -956,15 +957,15 @@ impl EngineSink for Multi {
             // libcurl 8.10 to 8.12 show pauses in no wish reliably: there a
             // transfer that changed a wish stays parked until it finishes.
             Ok(Change::Narrowed { owner, .. }) if self.engine.lib().hides_pauses() => {
-                self.defer(Deferred::Park(owner as *mut CURL))
+                self.books().park(owner as *mut CURL)
             }
             Ok(Change::Widened | Change::WriteForRead { .. }) if self.engine.lib().hides_pauses() => {
-                self.defer(Deferred::Park(easy))
+                self.books().park(easy)
             }
             // Done sending (the request, or the whole upload) drops writing
             // too, often for reading: only an unfinished upload counts as
             // paused that way (8.19 and later wish a paused upload readable).
-            Ok(Change::Narrowed { owner, read: true, .. }) => self.defer(Deferred::Park(owner as *mut CURL)),
+            Ok(Change::Narrowed { owner, read: true, .. }) => self.books().park(owner as *mut CURL),
             // Sending, then nothing: the request went out and the response
             // came and was paused, all in one call, on a fresh connection.
             Ok(Change::Narrowed { owner, read: false, gone: true }) => {
@@ -973,7 +974,7 @@ impl EngineSink for Multi {
             Ok(Change::Narrowed { owner, read: false, gone: false } | Change::WriteForRead { owner }) => {
                 self.defer(Deferred::ParkIfSending(owner as *mut CURL))
             }
-            Ok(Change::Widened) => self.defer(Deferred::Unpark(easy)),
+            Ok(Change::Widened) => self.books().unpark(easy),
             Ok(Change::Same) => {}
             Err(e) => {
                 trace!("watch fd {fd}: {e}");
@@ -1005,7 +1006,7 @@ impl EngineSink for Multi {
     fn push(&self, parent: *mut CURL, pushed: *mut CURL, num_headers: usize, headers: *mut c_void) -> c_int {
         let answer = self.app.push(parent, pushed, num_headers, headers);
         if answer == CURL_PUSH_OK {
-            self.defer(Deferred::Adopt(pushed));
+            self.books().attach(pushed);
         }
         answer
     }
