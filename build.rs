@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// curlmux provides it on every libcurl. The bits of `CURLMNWC_*` are 8.20's
 /// (8.16 to 8.19 gave CONNS and DNS the same one); the option goes to the
 /// bound libcurl as it is.
-const NEWER_MULTI_H: &str = r#"
+const MULTI_H_8_20: &str = r#"
 #if LIBCURL_VERSION_NUM < 0x081000
 typedef enum {
   CURLMINFO_NONE,
@@ -67,7 +67,9 @@ fn soname(out_dir: &Path) {
 
 /// The header's text: cbindgen's, with `curl_multi_socket`'s name in
 /// parentheses (<curl/multi.h> makes it a function-like macro unless
-/// CURL_ALLOW_OLD_MULTI_SOCKET is defined; only a parenthesised name declares it).
+/// CURL_ALLOW_OLD_MULTI_SOCKET is defined; only a parenthesised name declares
+/// it), and the Rust doc comments' `# Safety` heading said in C: what the
+/// arguments must be.
 fn generate(crate_dir: &Path) -> String {
     let mut config = cbindgen::Config {
         language: cbindgen::Language::C,
@@ -84,7 +86,7 @@ fn generate(crate_dir: &Path) -> String {
         cpp_compat: true,
         no_includes: true,
         sys_includes: vec!["stddef.h".into(), "sys/select.h".into(), "curl/curl.h".into()],
-        after_includes: Some(NEWER_MULTI_H.into()),
+        after_includes: Some(MULTI_H_8_20.into()),
         documentation_style: cbindgen::DocumentationStyle::Doxy,
         usize_is_size_t: true,
         ..Default::default()
@@ -104,7 +106,7 @@ fn generate(crate_dir: &Path) -> String {
     let text = String::from_utf8(text).expect("cbindgen writes UTF-8");
     let plain = "CURLMcode curl_multi_socket(";
     assert_eq!(text.matches(plain).count(), 1, "cbindgen declares curl_multi_socket once");
-    text.replace(plain, "CURLMcode (curl_multi_socket)(")
+    text.replace(plain, "CURLMcode (curl_multi_socket)(").replace(" * # Safety\n", " * Arguments:\n")
 }
 
 /// The names of the `pub const`s in src/error.rs.

@@ -46,13 +46,6 @@ typedef void (*curl_notify_callback)(CURLM *multi, unsigned int notification, CU
 #endif
 
 
-/**
- * `CURLMOPT_PUSHFUNCTION`'s answers.
- */
-#define CURL_PUSH_OK 0
-
-#define CURL_PUSH_DENY 1
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -77,7 +70,7 @@ extern "C" {
  *
  * Thread rules as libcurl's: the easy must not be in use by another thread.
  *
- * # Safety
+ * Arguments:
  * `handle` is NULL or an easy handle not yet freed.
  */
 void curl_easy_cleanup(CURL *handle);
@@ -97,7 +90,7 @@ void curl_easy_cleanup(CURL *handle);
  * waiting while another thread drives the multi; inside one of the multi's
  * callbacks it runs at once. Otherwise thread rules as libcurl's.
  *
- * # Safety
+ * Arguments:
  * `handle` is an easy handle not yet freed (NULL is refused, as libcurl does).
  */
 CURLcode curl_easy_pause(CURL *handle, int action);
@@ -115,7 +108,7 @@ CURLcode curl_easy_pause(CURL *handle, int action);
  * multi); `CURLM_BAD_FUNCTION_ARGUMENT` (negative timeout);
  * `CURLM_RECURSIVE_API_CALL` (from inside a callback).
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `ready` is NULL or writable.
  */
 CURLMcode curlmux_select(CURLM *multi, long timeout_ms, int *ready);
@@ -163,7 +156,7 @@ CURLM *curl_multi_init(void);
  * Returns `CURLM_OK`; `CURLM_BAD_HANDLE` for a NULL or already cleaned-up
  * handle; `CURLM_RECURSIVE_API_CALL` from inside one of its callbacks.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle.
  */
 CURLMcode curl_multi_cleanup(CURLM *multi);
@@ -191,7 +184,7 @@ CURLMcode curl_multi_cleanup(CURLM *multi);
  * multi), and an easy libcurl refuses ends in a message with
  * `CURLE_BAD_FUNCTION_ARGUMENT`.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
  */
 CURLMcode curl_multi_add_handle(CURLM *multi, CURL *easy);
@@ -214,7 +207,7 @@ CURLMcode curl_multi_add_handle(CURLM *multi, CURL *easy);
  * never touches the easy for this multi again. A sleeping wait, poll or
  * select on the multi's descriptor returns at once.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `easy` is NULL or an easy handle.
  */
 CURLMcode curl_multi_remove_handle(CURLM *multi, CURL *easy);
@@ -235,7 +228,7 @@ CURLMcode curl_multi_remove_handle(CURLM *multi, CURL *easy);
  * Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_RECURSIVE_API_CALL` (from
  * inside a callback), or an error libcurl reported for a transfer.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `running_handles` is NULL or writable.
  */
 CURLMcode curl_multi_perform(CURLM *multi, int *running_handles);
@@ -266,7 +259,7 @@ CURLMcode curl_multi_perform(CURLM *multi, int *running_handles);
  * Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_RECURSIVE_API_CALL` (from
  * inside a callback), `CURLM_BAD_FUNCTION_ARGUMENT` (`max_fd` NULL).
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; each set is NULL or a writable fd_set;
  * `max_fd` is NULL or writable.
  */
@@ -295,7 +288,7 @@ CURLMcode curl_multi_fdset(CURLM *multi,
  * use the multi meanwhile; a change one makes (add, remove, setopt,
  * cleanup) ends the wait at once, with nothing ready.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `extra_fds` points to `extra_nfds`
  * writable entries (or is NULL with 0); `numfds` is NULL or writable.
  */
@@ -313,7 +306,7 @@ CURLMcode curl_multi_wait(CURLM *multi,
  * function: curlmux provides it whatever libcurl it binds to; for a multi
  * curlmux did not make, a libcurl without it answers `CURLM_BAD_HANDLE`.
  *
- * # Safety
+ * Arguments:
  * As for `curl_multi_wait`.
  */
 CURLMcode curl_multi_poll(CURLM *multi,
@@ -333,7 +326,7 @@ CURLMcode curl_multi_poll(CURLM *multi,
  *
  * Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_WAKEUP_FAILURE`.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle.
  */
 CURLMcode curl_multi_wakeup(CURLM *multi);
@@ -346,7 +339,7 @@ CURLMcode curl_multi_wakeup(CURLM *multi);
  * Returns `CURLM_OK`, `CURLM_BAD_HANDLE`, `CURLM_RECURSIVE_API_CALL` (from
  * inside a callback), `CURLM_BAD_FUNCTION_ARGUMENT` (`milliseconds` NULL).
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `milliseconds` is NULL or writable.
  */
 CURLMcode curl_multi_timeout(CURLM *multi, long *milliseconds);
@@ -366,7 +359,7 @@ CURLMcode curl_multi_timeout(CURLM *multi, long *milliseconds);
  * Any thread may call it at any time; it never waits for a thread inside
  * the multi.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `msgs_in_queue` is NULL or writable.
  */
 CURLMsg *curl_multi_info_read(CURLM *multi, int *msgs_in_queue);
@@ -390,7 +383,7 @@ const char *curl_multi_strerror(CURLMcode code);
  * before 8.22 crashes), `CURLM_RECURSIVE_API_CALL` (from inside a
  * callback), or an error libcurl reported.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `running_handles` is NULL or writable.
  */
 CURLMcode curl_multi_socket_action(CURLM *multi,
@@ -405,7 +398,7 @@ CURLMcode curl_multi_socket_action(CURLM *multi,
  * CURL_ALLOW_OLD_MULTI_SOCKET is defined; the parentheses keep this a
  * declaration either way.
  *
- * # Safety
+ * Arguments:
  * As for `curl_multi_socket_action`.
  */
 CURLMcode (curl_multi_socket)(CURLM *multi, curl_socket_t sockfd, int *running_handles);
@@ -414,7 +407,7 @@ CURLMcode (curl_multi_socket)(CURLM *multi, curl_socket_t sockfd, int *running_h
  * Deprecated: drives every transfer as `curl_multi_perform` does. Still
  * exported because existing binaries (tornado-style sweeps) call it.
  *
- * # Safety
+ * Arguments:
  * As for `curl_multi_perform`.
  */
 CURLMcode curl_multi_socket_all(CURLM *multi, int *running_handles);
@@ -426,7 +419,7 @@ CURLMcode curl_multi_socket_all(CURLM *multi, int *running_handles);
  * Returns `CURLM_OK`, `CURLM_BAD_HANDLE` (also for NULL, where libcurl
  * before 8.11 crashes), `CURLM_BAD_SOCKET` (libcurl does not know `sockfd`).
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle.
  */
 CURLMcode curl_multi_assign(CURLM *multi, curl_socket_t sockfd, void *sockp);
@@ -444,7 +437,7 @@ CURLMcode curl_multi_assign(CURLM *multi, curl_socket_t sockfd, void *sockp);
  * for a multi curlmux did not make when the libcurl underneath is older
  * than 8.4.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle.
  */
 CURL **curl_multi_get_handles(CURLM *multi);
@@ -465,7 +458,7 @@ CURL **curl_multi_get_handles(CURLM *multi);
  * (`ufds` NULL while `size` > 0 or `fd_count` NULL); `CURLM_OUT_OF_MEMORY`
  * (`size` too small); `CURLM_RECURSIVE_API_CALL` (from inside a callback).
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `ufds` is NULL or has `size` writable
  * entries; `fd_count` is NULL or writable.
  */
@@ -490,7 +483,7 @@ CURLMcode curl_multi_waitfds(CURLM *multi,
  * `*pvalue` set to -1); `CURLM_RECURSIVE_API_CALL` (from inside a socket,
  * timer or push callback over a libcurl older than 8.16).
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle; `pvalue` is NULL or writable.
  */
 CURLMcode curl_multi_get_offt(CURLM *multi, CURLMinfo_offt info, curl_off_t *pvalue);
@@ -511,7 +504,7 @@ CURLMcode curl_multi_get_offt(CURLM *multi, CURLMinfo_offt info, curl_off_t *pva
  * Returns `CURLM_OK` (also when already enabled); `CURLM_BAD_HANDLE`;
  * `CURLM_UNKNOWN_OPTION` for an unknown kind; `CURLM_OUT_OF_MEMORY`.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle.
  */
 CURLMcode curl_multi_notify_enable(CURLM *multi, unsigned int notification);
@@ -524,7 +517,7 @@ CURLMcode curl_multi_notify_enable(CURLM *multi, unsigned int notification);
  * Returns `CURLM_OK` (also when not enabled); `CURLM_BAD_HANDLE`;
  * `CURLM_UNKNOWN_OPTION` for an unknown kind.
  *
- * # Safety
+ * Arguments:
  * `multi` is NULL or a multi handle.
  */
 CURLMcode curl_multi_notify_disable(CURLM *multi, unsigned int notification);

@@ -66,7 +66,7 @@ impl From<Error> for CURLMcode {
 
 impl Error {
     /// The `CURLcode` a transfer ends with when libcurl refused to take it
-    /// after curlmux had already answered its add (a queued add, mod.rs).
+    /// after curlmux had already answered its add (a queued add, multi/deferred.rs).
     pub fn as_transfer_result(self) -> curl_sys::CURLcode {
         match CURLMcode::from(self) {
             CURLM_OUT_OF_MEMORY => curl_sys::CURLE_OUT_OF_MEMORY,
@@ -79,6 +79,12 @@ impl Error {
     pub fn check(code: CURLMcode) -> Result<()> {
         if code == CURLM_OK { Ok(()) } else { Err(Error::Engine(code)) }
     }
+}
+
+/// An argument libcurl requires (an out-parameter it writes): missing, it
+/// is `CURLM_BAD_FUNCTION_ARGUMENT`.
+pub fn required<T>(argument: Option<T>) -> Result<T> {
+    argument.ok_or(Error::BadFunctionArgument)
 }
 
 /// The result of an operation as the C caller sees it.

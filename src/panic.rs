@@ -1,4 +1,4 @@
-//! The panic boundary (design.md, decision 6): no unwind crosses into C.
+//! The panic boundary (docs/design.md, decision 6): no unwind crosses into C.
 //!
 //! Owns: the `boundary!` macro every export wraps its body in, and the
 //! failure value each C return type gets when a panic is caught.

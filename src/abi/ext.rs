@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_int, c_long};
 
 use curl_sys::{CURLM, CURLMcode};
 
-use super::{dispatch, put};
+use super::{dispatch, out};
 use crate::engine::libcurl;
 use crate::error::{CURLM_BAD_HANDLE, to_code};
 use crate::multi::WaitKind;
@@ -40,7 +40,9 @@ pub unsafe extern "C" fn curlmux_select(multi: *mut CURLM, timeout_ms: c_long, r
                     -1
                 };
                 // SAFETY: the caller passes NULL or a writable int.
-                unsafe { put(ready, n) }
+                if let Some(ready) = unsafe { out(ready) } {
+                    *ready = n;
+                }
             }))
         };
         dispatch(multi, on_curlmux, |_| CURLM_BAD_HANDLE)

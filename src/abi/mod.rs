@@ -1,7 +1,7 @@
 //! The exported C surface. Each export goes through [`dispatch`]: a handle
 //! curlmux issued gets one call below, with its result mapped to a
 //! `CURLMcode` once (`error::to_code`); any other non-NULL pointer is
-//! forwarded untouched to the bound libcurl (design.md, decision 2);
+//! forwarded untouched to the bound libcurl (docs/design.md, decision 2);
 //! NULL and cleaned-up handles get `CURLM_BAD_HANDLE` (or NULL).
 //! Nothing else lives here: no state, no epoll, no dlsym.
 //! Every export carries the doc comment that becomes include/curlmux.h.
@@ -65,8 +65,9 @@ fn dispatch<T: BadHandle>(
 }
 
 /// The `theirs` of [`dispatch`]: the bound libcurl's function of that name,
-/// called with the caller's arguments. `forward!(newer f(…) else missing)`
-/// is for a function older libcurls lack: they answer `missing`.
+/// called with the caller's arguments. `forward!(optional f(…))` is for a
+/// function older libcurls lack: for them the answer is the bad-handle one
+/// (`CURLM_BAD_HANDLE`, or NULL), as for a handle nobody made.
 macro_rules! forward {
     ($f:ident($($arg:expr),*)) => {
         |lib: &'static $crate::engine::LibCurl| {
@@ -74,25 +75,25 @@ macro_rules! forward {
             unsafe { (lib.$f)($($arg),*) }
         }
     };
-    (newer $f:ident($($arg:expr),*) else $missing:expr) => {
-        |lib: &'static $crate::engine::LibCurl| match lib.newer.$f {
+    (optional $f:ident($($arg:expr),*)) => {
+        |lib: &'static $crate::engine::LibCurl| match lib.optional.$f {
             // SAFETY: the caller's arguments go unchanged to the libcurl that made the handle.
             Some(f) => unsafe { f($($arg),*) },
-            None => $missing,
+            None => $crate::abi::BadHandle::bad_handle(),
         }
     };
 }
 use forward;
 
-/// Writes `value` through an optional out-pointer.
+/// The one way a C out-parameter reaches Rust: NULL is None. Where libcurl
+/// requires one, the call says so with `error::required`, at the point of
+/// its checks where libcurl does.
 ///
 /// # Safety
-/// `out` is NULL or valid for a write of `T`.
-unsafe fn put<T>(out: *mut T, value: T) {
-    if !out.is_null() {
-        // SAFETY: non-NULL, and the caller vouches it is writable.
-        unsafe { out.write(value) };
-    }
+/// `p` is NULL or valid for writes of `T` for the rest of the call.
+unsafe fn out<'a, T>(p: *mut T) -> Option<&'a mut T> {
+    // SAFETY: NULL or writable, as the caller vouches.
+    unsafe { p.as_mut() }
 }
 
 #[cfg(test)]
@@ -109,10 +110,11 @@ mod header {
         );
     }
 
-    /// The newer options the engine names have the values the header gives C
-    /// (which ctests/harness.rs checks against a newer libcurl's own header).
+    /// The options after 7.88 the engine names have the values the header
+    /// gives C (which ctests/harness.rs checks against a newer libcurl's own
+    /// header).
     #[test]
-    fn engine_and_header_agree_on_newer_options() {
+    fn engine_and_header_agree_on_later_options() {
         use crate::engine::*;
         let header = include_str!("../../include/curlmux.h");
         for (name, value) in [

@@ -5,9 +5,9 @@ use std::ffi::{c_char, c_int, c_long, c_uint, c_void};
 
 use curl_sys::{CURL, CURLM, CURLMcode, CURLMsg, curl_socket_t, curl_waitfd};
 
-use super::{dispatch, forward, put};
+use super::{dispatch, forward, out};
 use crate::engine::libcurl;
-use crate::error::{self, CURLM_BAD_FUNCTION_ARGUMENT, CURLM_BAD_HANDLE, Error, Result, to_code};
+use crate::error::{self, CURLM_BAD_FUNCTION_ARGUMENT, Result, to_code};
 use crate::multi::{FdSets, Handles, Multi, WaitKind};
 use crate::panic::boundary;
 use crate::registry;
@@ -18,7 +18,8 @@ use crate::registry;
 /// `running_handles` is NULL or writable.
 unsafe fn report_running(running_handles: *mut c_int, result: Result<c_int>) -> CURLMcode {
     // SAFETY: the caller passes NULL or a writable int.
-    to_code(result.map(|n| unsafe { put(running_handles, n) }))
+    let running = unsafe { out(running_handles) };
+    to_code(result.map(|n| running.map_or((), |r| *r = n)))
 }
 
 /// Creates a multi handle.
@@ -201,15 +202,11 @@ pub unsafe extern "C" fn curl_multi_fdset(
         dispatch(
             multi,
             |m| {
-                if max_fd.is_null() {
-                    return CURLM_BAD_FUNCTION_ARGUMENT;
-                }
-                // SAFETY: each set is NULL or a writable fd_set, as the caller promises.
-                let sets = unsafe {
-                    FdSets { read: read_fd_set.as_mut(), write: write_fd_set.as_mut(), exc: exc_fd_set.as_mut() }
+                // SAFETY: each set and `max_fd` is NULL or writable, as the caller promises.
+                let (sets, max_fd) = unsafe {
+                    (FdSets { read: out(read_fd_set), write: out(write_fd_set), exc: out(exc_fd_set) }, out(max_fd))
                 };
-                // SAFETY: checked non-NULL above; the caller passes a writable int.
-                to_code(m.fdset(sets).map(|fd| unsafe { max_fd.write(fd) }))
+                to_code(m.fdset(sets, max_fd))
             },
             forward!(multi_fdset(multi, read_fd_set, write_fd_set, exc_fd_set, max_fd)),
         )
@@ -238,7 +235,8 @@ unsafe fn wait_on(
         unsafe { std::slice::from_raw_parts_mut(extra_fds, extra_nfds as usize) }
     };
     // SAFETY: the caller passes NULL or a writable int.
-    to_code(m.wait(extra, timeout_ms, kind).map(|waited| unsafe { put(numfds, waited.ready) }))
+    let numfds = unsafe { out(numfds) };
+    to_code(m.wait(extra, timeout_ms, kind).map(|waited| numfds.map_or((), |n| *n = waited.ready)))
 }
 
 /// Waits until a transfer's socket is ready, libcurl's next timeout is due,
@@ -302,7 +300,7 @@ pub unsafe extern "C" fn curl_multi_poll(
             multi,
             // SAFETY: arguments passed on as the caller gave them.
             |m| unsafe { wait_on(m, extra_fds, extra_nfds, timeout_ms, numfds, WaitKind::Poll) },
-            forward!(newer multi_poll(multi, extra_fds, extra_nfds, timeout_ms, numfds) else CURLM_BAD_HANDLE),
+            forward!(optional multi_poll(multi, extra_fds, extra_nfds, timeout_ms, numfds)),
         )
     })
 }
@@ -321,7 +319,7 @@ pub unsafe extern "C" fn curl_multi_poll(
 /// `multi` is NULL or a multi handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn curl_multi_wakeup(multi: *mut CURLM) -> CURLMcode {
-    boundary!({ dispatch(multi, |m| to_code(m.wakeup()), forward!(newer multi_wakeup(multi) else CURLM_BAD_HANDLE)) })
+    boundary!({ dispatch(multi, |m| to_code(m.wakeup()), forward!(optional multi_wakeup(multi))) })
 }
 
 /// Sets `*milliseconds` to the time until libcurl wants
@@ -338,13 +336,8 @@ pub unsafe extern "C" fn curl_multi_timeout(multi: *mut CURLM, milliseconds: *mu
     boundary!({
         dispatch(
             multi,
-            |m| {
-                let ms = m
-                    .timeout()
-                    .and_then(|ms| if milliseconds.is_null() { Err(Error::BadFunctionArgument) } else { Ok(ms) });
-                // SAFETY: checked non-NULL; the caller passes a writable long.
-                to_code(ms.map(|ms| unsafe { milliseconds.write(ms) }))
-            },
+            // SAFETY: the caller passes NULL or a writable long.
+            |m| to_code(m.timeout(unsafe { out(milliseconds) })),
             forward!(multi_timeout(multi, milliseconds)),
         )
     })
@@ -371,13 +364,17 @@ pub unsafe extern "C" fn curl_multi_info_read(multi: *mut CURLM, msgs_in_queue: 
     boundary!({
         // libcurl writes "none" first, for any handle.
         // SAFETY: the caller passes NULL or a writable int.
-        unsafe { put(msgs_in_queue, 0) };
+        if let Some(queued) = unsafe { out(msgs_in_queue) } {
+            *queued = 0;
+        }
         dispatch(
             multi,
             |m| {
                 let (msg, queued) = m.info_read().unwrap_or((std::ptr::null_mut(), 0));
                 // SAFETY: the caller passes NULL or a writable int.
-                unsafe { put(msgs_in_queue, queued) };
+                if let Some(left) = unsafe { out(msgs_in_queue) } {
+                    *left = queued;
+                }
                 msg
             },
             forward!(multi_info_read(multi, msgs_in_queue)),
@@ -514,7 +511,7 @@ pub unsafe extern "C" fn curl_multi_get_handles(multi: *mut CURLM) -> *mut *mut 
                 }
                 array
             },
-            forward!(newer multi_get_handles(multi) else std::ptr::null_mut()),
+            forward!(optional multi_get_handles(multi)),
         )
     })
 }
@@ -548,28 +545,16 @@ pub unsafe extern "C" fn curl_multi_waitfds(
         dispatch(
             multi,
             |m| {
-                if ufds.is_null() && (size > 0 || fd_count.is_null()) {
+                if ufds.is_null() && size > 0 {
                     return CURLM_BAD_FUNCTION_ARGUMENT;
                 }
-                let fd = match m.waitfds() {
-                    Ok(fd) => fd,
-                    Err(e) => return e.into(),
-                };
+                let ufds: Option<&mut [curl_waitfd]> = (!ufds.is_null())
+                    // SAFETY: the caller passes `size` writable entries.
+                    .then(|| unsafe { std::slice::from_raw_parts_mut(ufds, size as usize) });
                 // SAFETY: the caller passes NULL or a writable unsigned int.
-                unsafe { put(fd_count, fd.is_some() as c_uint) };
-                match fd {
-                    Some(_) if ufds.is_null() => error::CURLM_OK,
-                    Some(_) if size == 0 => error::CURLM_OUT_OF_MEMORY,
-                    Some(fd) => {
-                        let entry = curl_waitfd { fd, events: curl_sys::CURL_WAIT_POLLIN, revents: 0 };
-                        // SAFETY: `ufds` has at least one writable entry (size >= 1).
-                        unsafe { ufds.write(entry) };
-                        error::CURLM_OK
-                    }
-                    None => error::CURLM_OK,
-                }
+                to_code(m.waitfds(ufds, unsafe { out(fd_count) }))
             },
-            forward!(newer multi_waitfds(multi, ufds, size, fd_count) else CURLM_BAD_HANDLE),
+            forward!(optional multi_waitfds(multi, ufds, size, fd_count)),
         )
     })
 }
@@ -606,20 +591,9 @@ pub unsafe extern "C" fn curl_multi_get_offt(
     boundary!({
         dispatch(
             multi,
-            |m| {
-                let (code, value) = match m.get_offt(info, !pvalue.is_null()) {
-                    Ok(v) => (error::CURLM_OK, v),
-                    // As libcurl, an unknown info reads -1.
-                    Err(e) => match CURLMcode::from(e) {
-                        error::CURLM_UNKNOWN_OPTION => (error::CURLM_UNKNOWN_OPTION, -1),
-                        code => return code,
-                    },
-                };
-                // SAFETY: get_offt checked `pvalue` is not NULL; the caller vouches it is writable.
-                unsafe { put(pvalue, value) };
-                code
-            },
-            forward!(newer multi_get_offt(multi, info, pvalue) else CURLM_BAD_HANDLE),
+            // SAFETY: the caller passes NULL or a writable curl_off_t.
+            |m| to_code(m.get_offt(info, unsafe { out(pvalue) })),
+            forward!(optional multi_get_offt(multi, info, pvalue)),
         )
     })
 }
@@ -647,7 +621,7 @@ pub unsafe extern "C" fn curl_multi_notify_enable(multi: *mut CURLM, notificatio
         dispatch(
             multi,
             |m| to_code(m.notify_enable(notification, true)),
-            forward!(newer multi_notify_enable(multi, notification) else CURLM_BAD_HANDLE),
+            forward!(optional multi_notify_enable(multi, notification)),
         )
     })
 }
@@ -667,7 +641,7 @@ pub unsafe extern "C" fn curl_multi_notify_disable(multi: *mut CURLM, notificati
         dispatch(
             multi,
             |m| to_code(m.notify_enable(notification, false)),
-            forward!(newer multi_notify_disable(multi, notification) else CURLM_BAD_HANDLE),
+            forward!(optional multi_notify_disable(multi, notification)),
         )
     })
 }

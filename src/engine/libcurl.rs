@@ -1,6 +1,6 @@
 //! The libcurl already loaded in the process, bound once at run time.
 //!
-//! Owns: the search for libcurl (design.md, decision 1) and a table of typed
+//! Owns: the search for libcurl (docs/design.md, decision 1) and a table of typed
 //! function pointers into it. This is the only file that calls `dlopen`,
 //! `dlsym` or `dl_iterate_phdr`. Must not call any `curl_sys` function: inside
 //! curlmux those names are curlmux itself.
@@ -46,13 +46,13 @@ pub struct LibCurl {
     pub easy_pause: unsafe extern "C" fn(*mut CURL, c_int) -> curl_sys::CURLcode,
     pub easy_getinfo: unsafe extern "C" fn(*mut CURL, curl_sys::CURLINFO, ...) -> curl_sys::CURLcode,
     pub easy_setopt: unsafe extern "C" fn(*mut CURL, curl_sys::CURLoption, ...) -> curl_sys::CURLcode,
-    /// The functions newer than 7.61: None where this libcurl lacks them.
-    pub newer: Newer,
+    /// The functions libcurl added after 7.61: None where this one lacks them.
+    pub optional: Optional,
 }
 
 /// Functions libcurl added after 7.61, RHEL 8's. curlmux provides each for
 /// its own multis whatever libcurl it binds to.
-pub struct Newer {
+pub struct Optional {
     /// 7.66. Without it, curlmux never lets libcurl walk (the walk waits in it).
     pub multi_poll: Option<unsafe extern "C" fn(*mut CURLM, *mut curl_waitfd, c_uint, c_int, *mut c_int) -> CURLMcode>,
     /// 7.68.
@@ -82,7 +82,7 @@ impl LibCurl {
     /// 8.13, curl commit cfc657a48d): after a walk there, libcurl's socket
     /// hash misses transfers that share a connection, and they stall.
     pub fn can_walk(&self) -> bool {
-        self.newer.multi_poll.is_some() && !(0x080a00..0x080d00).contains(&self.version_num)
+        self.optional.multi_poll.is_some() && !(0x080a00..0x080d00).contains(&self.version_num)
     }
 
     /// A transfer's TIMEOUT or CONNECTTIMEOUT timer may fire before libcurl
@@ -159,7 +159,7 @@ impl LibCurl {
 
     /// The multi functions this libcurl lacks, which curlmux provides itself.
     fn missing(&self) -> Vec<&'static str> {
-        let n = &self.newer;
+        let n = &self.optional;
         [
             ("curl_multi_poll", n.multi_poll.is_none()),
             ("curl_multi_wakeup", n.multi_wakeup.is_none()),
@@ -213,7 +213,7 @@ impl Source {
 
 const PROBE: &CStr = c"curl_multi_socket_action";
 
-/// The search order of design.md: `CURLMUX_LIBCURL`, `RTLD_NEXT`, a loaded
+/// The search order of docs/design.md: `CURLMUX_LIBCURL`, `RTLD_NEXT`, a loaded
 /// object that defines the multi API, then `dlopen("libcurl.so.4")`.
 fn bind() -> Result<LibCurl, String> {
     if let Some(name) = std::env::var_os("CURLMUX_LIBCURL").filter(|v| !v.is_empty()) {
@@ -318,7 +318,7 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
             unsafe { std::mem::transmute::<*mut c_void, _>(sym($name)?) }
         };
     }
-    macro_rules! newer {
+    macro_rules! optional {
         ($name:literal) => {
             // SAFETY: as for bind!; NULL (an older libcurl) becomes None.
             unsafe { std::mem::transmute::<*mut c_void, _>(source.lookup($name)) }
@@ -362,14 +362,14 @@ fn table(source: Source, origin: String) -> Result<LibCurl, String> {
         easy_pause: bind!(c"curl_easy_pause"),
         easy_getinfo: bind!(c"curl_easy_getinfo"),
         easy_setopt: bind!(c"curl_easy_setopt"),
-        newer: Newer {
-            multi_poll: newer!(c"curl_multi_poll"),
-            multi_wakeup: newer!(c"curl_multi_wakeup"),
-            multi_get_handles: newer!(c"curl_multi_get_handles"),
-            multi_waitfds: newer!(c"curl_multi_waitfds"),
-            multi_get_offt: newer!(c"curl_multi_get_offt"),
-            multi_notify_enable: newer!(c"curl_multi_notify_enable"),
-            multi_notify_disable: newer!(c"curl_multi_notify_disable"),
+        optional: Optional {
+            multi_poll: optional!(c"curl_multi_poll"),
+            multi_wakeup: optional!(c"curl_multi_wakeup"),
+            multi_get_handles: optional!(c"curl_multi_get_handles"),
+            multi_waitfds: optional!(c"curl_multi_waitfds"),
+            multi_get_offt: optional!(c"curl_multi_get_offt"),
+            multi_notify_enable: optional!(c"curl_multi_notify_enable"),
+            multi_notify_disable: optional!(c"curl_multi_notify_disable"),
         },
         description: CString::default(),
     };

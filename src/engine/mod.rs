@@ -33,30 +33,30 @@ const CURLINFO_CONTENT_LENGTH_UPLOAD_T: curl_sys::CURLINFO = 0x600000 + 16;
 
 /// What libcurl wants watched on one socket (`CURL_POLL_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wish {
+pub struct SocketWish {
     pub read: bool,
     pub write: bool,
 }
 
-impl Wish {
+impl SocketWish {
     /// `None` for `CURL_POLL_REMOVE` (and for `CURL_POLL_NONE`, which libcurl never sends).
-    pub fn from_poll(what: c_int) -> Option<Wish> {
-        let wish = Wish { read: what & curl_sys::CURL_POLL_IN != 0, write: what & curl_sys::CURL_POLL_OUT != 0 };
+    pub fn from_poll(what: c_int) -> Option<SocketWish> {
+        let wish = SocketWish { read: what & curl_sys::CURL_POLL_IN != 0, write: what & curl_sys::CURL_POLL_OUT != 0 };
         (what != curl_sys::CURL_POLL_REMOVE && (wish.read || wish.write)).then_some(wish)
     }
 }
 
 /// What happened on a socket, as `socket_action`'s `CURL_CSELECT_*` bitmask wants it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Happened {
+pub struct SocketEvents {
     pub readable: bool,
     pub writable: bool,
     pub error: bool,
 }
 
-impl Happened {
-    pub fn from_bits(bits: c_int) -> Happened {
-        Happened {
+impl SocketEvents {
+    pub fn from_bits(bits: c_int) -> SocketEvents {
+        SocketEvents {
             readable: bits & curl_sys::CURL_CSELECT_IN != 0,
             writable: bits & curl_sys::CURL_CSELECT_OUT != 0,
             error: bits & curl_sys::CURL_CSELECT_ERR != 0,
@@ -78,9 +78,9 @@ impl Happened {
     }
 }
 
-impl Wish {
+impl SocketWish {
     /// The `CURL_POLL_*` value for `wish` (None: `CURL_POLL_REMOVE`).
-    pub fn to_poll(wish: Option<Wish>) -> c_int {
+    pub fn to_poll(wish: Option<SocketWish>) -> c_int {
         match wish {
             None => curl_sys::CURL_POLL_REMOVE,
             Some(w) => (w.read as c_int) * curl_sys::CURL_POLL_IN + (w.write as c_int) * curl_sys::CURL_POLL_OUT,
@@ -89,15 +89,15 @@ impl Wish {
 }
 
 /// `CURLMOPT_PUSHFUNCTION`'s answers.
-pub const CURL_PUSH_OK: c_int = 0;
-pub const CURL_PUSH_DENY: c_int = 1;
+pub(crate) const CURL_PUSH_OK: c_int = 0;
+pub(crate) const CURL_PUSH_DENY: c_int = 1;
 
-pub use newer_h::*;
+pub use multi_h_8_20::*;
 
 /// <curl/multi.h> of 8.16 to 8.20, which curl-sys does not know. The header
 /// declares them itself for an older <curl/curl.h> (build.rs).
 /// cbindgen:ignore
-mod newer_h {
+mod multi_h_8_20 {
     use std::ffi::{c_int, c_uint};
 
     use curl_sys::CURLMoption;
@@ -121,7 +121,7 @@ mod newer_h {
 pub trait EngineSink {
     /// libcurl wants `fd` watched as `wish`, or (None) no longer. `socketp`
     /// is what `curl_multi_assign` attached to `fd`.
-    fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>, socketp: *mut c_void) -> c_int;
+    fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<SocketWish>, socketp: *mut c_void) -> c_int;
     /// libcurl wants a timeout action after `after`, or (None) no timer.
     fn timer(&self, after: Option<Duration>) -> c_int;
     /// An HTTP/2 server offers `pushed` alongside `parent`; `headers` is
@@ -178,7 +178,7 @@ impl Engine {
     /// libcurl's own answer to `curl_multi_get_offt` (8.16); None where it
     /// lacks the function.
     pub fn get_offt(&self, info: c_int) -> Option<Result<curl_sys::curl_off_t>> {
-        let f = self.lib.newer.multi_get_offt?;
+        let f = self.lib.optional.multi_get_offt?;
         let mut value = -1;
         // SAFETY: `handle` is live and `value` outlives the call.
         Some(Error::check(unsafe { f(self.handle, info, &mut value) }).map(|()| value))
@@ -187,7 +187,7 @@ impl Engine {
     /// libcurl's own `curl_multi_get_handles` array (the caller frees it
     /// with `curl_free`); None without that function or memory.
     pub fn handles(&self) -> Option<*mut *mut CURL> {
-        let f = self.lib.newer.multi_get_handles?;
+        let f = self.lib.optional.multi_get_handles?;
         // SAFETY: `handle` is live.
         let array = unsafe { f(self.handle) };
         (!array.is_null()).then_some(array)
@@ -236,7 +236,7 @@ impl Engine {
     }
 
     /// Tells libcurl what happened on `fd`.
-    pub fn socket_ready(&self, fd: curl_socket_t, happened: Happened) -> Result<()> {
+    pub fn socket_ready(&self, fd: curl_socket_t, happened: SocketEvents) -> Result<()> {
         self.socket_action(fd, happened.bitmask())
     }
 
@@ -274,7 +274,7 @@ impl Engine {
         let mut numfds = 0;
         let n = c_uint::try_from(extra.len()).map_err(|_| Error::BadFunctionArgument)?;
         // Only a walk waits here, and only a libcurl with curl_multi_poll walks.
-        let wait = if poll { self.lib.newer.multi_poll.ok_or(Error::Internal)? } else { self.lib.multi_wait };
+        let wait = if poll { self.lib.optional.multi_poll.ok_or(Error::Internal)? } else { self.lib.multi_wait };
         // SAFETY: `handle` is live; `extra` holds `n` initialised entries.
         Error::check(unsafe { wait(self.handle, extra.as_mut_ptr(), n, timeout_ms, &mut numfds) })?;
         Ok(numfds)
@@ -384,7 +384,7 @@ extern "C" fn on_socket<S: EngineSink>(
     crate::panic::guarded_callback(|| {
         // SAFETY: `userp` is the sink given to attach_sink, alive while the engine is.
         let sink = unsafe { &*(userp as *const S) };
-        sink.socket(easy, fd, Wish::from_poll(what), socketp)
+        sink.socket(easy, fd, SocketWish::from_poll(what), socketp)
     })
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use curl_sys::{CURL, CURLM, curl_socket_t};
 
-use crate::engine::{CURL_PUSH_DENY, Wish};
+use crate::engine::{CURL_PUSH_DENY, SocketWish};
 
 type SocketFn = unsafe extern "C" fn(*mut CURL, curl_socket_t, c_int, *mut c_void, *mut c_void) -> c_int;
 type TimerFn = unsafe extern "C" fn(*mut CURLM, c_long, *mut c_void) -> c_int;
@@ -80,7 +80,7 @@ impl AppCallbacks {
     }
 
     /// Relays a socket wish; 0 when the application set no socket callback.
-    pub fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<Wish>, socketp: *mut c_void) -> c_int {
+    pub fn socket(&self, easy: *mut CURL, fd: curl_socket_t, wish: Option<SocketWish>, socketp: *mut c_void) -> c_int {
         let f = load(&self.socket_fn);
         if f == 0 {
             return 0;
@@ -89,7 +89,7 @@ impl AppCallbacks {
         // whose type is curl_socket_callback.
         let f: SocketFn = unsafe { std::mem::transmute::<usize, SocketFn>(f) };
         // SAFETY: called as libcurl would, with the application's own data.
-        unsafe { f(easy, fd, Wish::to_poll(wish), load(&self.socket_data) as *mut c_void, socketp) }
+        unsafe { f(easy, fd, SocketWish::to_poll(wish), load(&self.socket_data) as *mut c_void, socketp) }
     }
 
     /// Relays a timer change with the application's own handle.

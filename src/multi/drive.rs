@@ -7,14 +7,13 @@
 //! near timers, and moving completions into the message queue.
 //! Must not sleep.
 
-use std::collections::HashMap;
 use std::ffi::c_int;
 use std::time::Duration;
 
 use super::deadline::Due;
 use super::{Call, Multi, Notice, State};
 use crate::debug::trace;
-use crate::engine::{CURLMNOTIFY_EASY_DONE, CURLMNOTIFY_INFO_READ, Happened};
+use crate::engine::{CURLMNOTIFY_EASY_DONE, CURLMNOTIFY_INFO_READ, SocketEvents};
 use crate::error::{Error, Result};
 use crate::reactor::{self, Event, Ready};
 
@@ -51,23 +50,6 @@ impl Multi {
         })
     }
 
-    /// libcurl's perform runs every transfer at every call, and so calls
-    /// each one's progress callback, the place curl_easy_pause's
-    /// documentation suggests to unpause from. A paused transfer (or a
-    /// rate-limited one) has neither a socket nor, often, a timer to be
-    /// driven by: while one is parked (the socket sink in mod.rs and
-    /// `park_unwatched` decide), each perform walks libcurl's transfers too.
-    /// The books unpark it when its socket is wanted again, it is unpaused
-    /// or it finishes. The walk is `curl_multi_socket_all`'s,
-    /// which also reports every socket change the walk made (libcurl's
-    /// perform does not always).
-    fn run_parked(&self, state: &mut State) -> Result<()> {
-        let outcome = self.run_every_transfer();
-        self.collect(state);
-        self.deadline.set(self.engine.timeout()?);
-        outcome
-    }
-
     /// Runs every transfer once (`curl_multi_socket_all`). Where libcurl's
     /// walk drops the wake-ups that come while it walks (engine/libcurl.rs),
     /// what moves its clock on goes first: transfers due to start, leave the
@@ -77,7 +59,7 @@ impl Multi {
     /// waiting for it), so a sweep comes within SWEEP_EVERY while transfers
     /// run: a transfer whose wake-up was dropped waits for that at most, not
     /// for its own timeout.
-    fn run_every_transfer(&self) -> Result<()> {
+    pub(super) fn run_every_transfer(&self) -> Result<()> {
         if !self.engine.lib().walk_drops_wakeups() {
             return self.engine.run_all();
         }
@@ -170,7 +152,7 @@ impl Multi {
     }
 
     /// Whoever drives or sleeps through the epoll set needs the sockets in
-    /// it: one the app's socket_action loop kept out (mod.rs) goes back in,
+    /// it: one the app's socket_action loop kept out (`Multi::socket_action`) goes back in,
     /// as last wished, and stays. Not while walking: the walk keeps them out.
     pub(super) fn use_reactor(&self, state: &mut State) {
         if std::mem::replace(&mut state.reactor_used, true) || state.walk.is_on() {
@@ -193,30 +175,6 @@ impl Multi {
         self.park_unwatched();
         self.deadline.set(self.engine.timeout()?);
         outcome
-    }
-
-    /// After a walk, where no socket change was seen as it happened: parks
-    /// every running transfer that sent its request and has no socket
-    /// wished, or has its upload unfinished and no socket wished writable
-    /// (paused meanwhile, by the app or by its callbacks' return values).
-    /// Transfers still waiting for a connection are not parked: they get a
-    /// socket, or wait for one to come free. Once per walk's end.
-    fn park_unwatched(&self) {
-        let mut wished: HashMap<usize, bool> = HashMap::new();
-        for (_, owner, interest) in self.reactor.wishes() {
-            *wished.entry(owner).or_default() |= interest.write;
-        }
-        let running: Vec<_> = self.books().running_easies().collect();
-        let parked: Vec<_> = running
-            .into_iter()
-            .filter(|&easy| match wished.get(&(easy as usize)) {
-                None => self.engine.request_sent(easy),
-                Some(writes) => !writes && self.engine.upload_unfinished(easy),
-            })
-            .collect();
-        for easy in parked {
-            self.books().park(easy);
-        }
     }
 
     /// Stops walking for good: the caller needs the socket wishes live. Until
@@ -358,8 +316,8 @@ fn keep_first_error(outcome: &mut Result<()>, next: Result<()>) {
 }
 
 /// Readiness as libcurl's own poll reports it: hangup reads, error is both.
-fn happened(ready: Ready) -> Happened {
-    Happened {
+fn happened(ready: Ready) -> SocketEvents {
+    SocketEvents {
         readable: ready.readable || ready.hangup || ready.error,
         writable: ready.writable || ready.error,
         error: false,

@@ -1,12 +1,20 @@
-//! Who is inside a Multi, and what a call may do from inside its callbacks.
+//! Who is inside a Multi, how a call gets in, and what it may do there.
 //!
-//! Owns: the owner-thread mark set while a thread holds a Multi's lock, and
-//! the tables of libcurl's rules for calls made from inside callbacks and
-//! from inside the notify callback (which runs with the lock free).
-//! A call from the owner thread can only come from a callback (curlmux itself
-//! never re-enters), so "inside a callback" needs no flag around each one.
+//! Owns: the one way in ([`Multi::enter`]): taking the engine lock, marking
+//! the thread that holds it (a call from that thread can only come from a
+//! callback: curlmux itself never re-enters, so "inside a callback" needs no
+//! flag around each one), and letting go, which applies what other threads
+//! left meanwhile (deferred.rs); and the tables of libcurl's rules for calls
+//! made from inside callbacks and from inside the notify callback (which
+//! runs with the lock free). The lock order is in mod.rs's header.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{Multi, State};
+use crate::debug::trace;
+use crate::error::{Error, Result};
+use crate::sync::MutexGuard;
 
 /// The API functions, as the guard distinguishes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,5 +145,157 @@ pub struct OwnerMark<'a>(&'a Owner);
 impl Drop for OwnerMark<'_> {
     fn drop(&mut self) {
         self.0.clear();
+    }
+}
+
+/// The engine lock, held by the current thread, marked as the owner. Letting
+/// go applies what was deferred and queued meanwhile.
+pub(super) struct Held<'a> {
+    multi: &'a Multi,
+    guard: Option<MutexGuard<'a, State>>,
+}
+
+impl Deref for Held<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.guard.as_ref().expect("held until dropped")
+    }
+}
+
+impl DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.guard.as_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            self.multi.release(guard);
+        }
+    }
+}
+
+/// How a call entered the Multi.
+pub(super) enum Entered<'a> {
+    /// It holds the lock.
+    Locked(Held<'a>),
+    /// It comes from inside a callback, and the table lets it run unlocked.
+    Unlocked,
+}
+
+impl Multi {
+    /// The checks every call makes before the lock: a forked child's copy,
+    /// and what the notify callback may not do.
+    pub(super) fn check_entry(&self, call: Call) -> Result<()> {
+        if self.inherited() {
+            return Err(Error::BadHandle);
+        }
+        if !matches!(call, Call::Perform | Call::InfoRead | Call::Timeout) {
+            // What the last wait drained is for the perform that follows it.
+            self.reactor.forget_slept();
+        }
+        if refused_in_notify(call) && self.notifying.is_current() {
+            return Err(Error::RecursiveApiCall);
+        }
+        Ok(())
+    }
+
+    /// What guard.rs's table says of `call` from inside a callback.
+    pub(super) fn in_callback(&self, call: Call) -> InCallback {
+        let lib = self.engine.lib();
+        let bound = Bound {
+            guards_callbacks: lib.guards_callbacks(),
+            counts: lib.optional.multi_get_offt.is_some(),
+            lists: lib.optional.multi_get_handles.is_some(),
+        };
+        in_callback(call, bound)
+    }
+
+    /// The one way in for every API call that needs the engine: from inside
+    /// one of this multi's callbacks the table decides; otherwise the call
+    /// takes the engine lock, waiting for it.
+    pub(super) fn enter(&self, call: Call) -> Result<Entered<'_>> {
+        self.check_entry(call)?;
+        if self.owner.is_current() {
+            return match self.in_callback(call) {
+                InCallback::Refused => Err(Error::RecursiveApiCall),
+                InCallback::Unlocked => Ok(Entered::Unlocked),
+            };
+        }
+        self.hold(self.lock_engine()).map(Entered::Locked)
+    }
+
+    /// Waits for the engine lock. A holder asleep in libcurl's own wait
+    /// (while libcurl walks, wait.rs) is kicked to let go.
+    pub(super) fn lock_engine(&self) -> MutexGuard<'_, State> {
+        self.state.try_lock().unwrap_or_else(|| {
+            self.kick();
+            self.state.lock()
+        })
+    }
+
+    /// Marks the calling thread as the holder and brings the books up to
+    /// date; refused once the multi is cleaned up.
+    pub(super) fn hold<'a>(&'a self, guard: MutexGuard<'a, State>) -> Result<Held<'a>> {
+        self.owner.set();
+        let mut held = Held { multi: self, guard: Some(guard) };
+        if held.closed {
+            return Err(Error::BadHandle);
+        }
+        self.apply_deferred(&mut held);
+        if self.driver.is_current() {
+            self.make_relayed();
+        }
+        Ok(held)
+    }
+
+    /// Enters for a call the table refuses inside callbacks.
+    pub(super) fn lock(&self, call: Call) -> Result<Held<'_>> {
+        match self.enter(call)? {
+            Entered::Locked(held) => Ok(held),
+            Entered::Unlocked => unreachable!("{call:?} runs unlocked only where the table says so"),
+        }
+    }
+
+    /// Lets go of the engine lock, applying first what was deferred or
+    /// queued meanwhile; an add queued while letting go is taken up again if
+    /// the lock is still free (else its new holder applies it).
+    pub(super) fn release<'a>(&'a self, mut guard: MutexGuard<'a, State>) {
+        loop {
+            // Unwinding from a panic: libcurl is not called again.
+            if !std::thread::panicking() {
+                self.apply_deferred(&mut guard);
+            }
+            self.owner.clear();
+            drop(guard);
+            if !self.any_queued_adds.load(Ordering::Acquire) {
+                return;
+            }
+            let Some(next) = self.state.try_lock() else { return };
+            guard = next;
+            self.owner.set();
+        }
+    }
+
+    /// Another thread changed the multi: the thread that drives or waits
+    /// may be asleep on the reactor (or in libcurl's wait) and must look.
+    pub(super) fn changed(&self) {
+        if self.driver.is_other() {
+            self.kick();
+        }
+    }
+
+    pub(super) fn kick(&self) {
+        if let Err(e) = self.reactor.kick() {
+            trace!("kick: {e}");
+        }
+    }
+
+    /// Records the calling thread as the one that drives or waits.
+    pub(super) fn driving_here(&self) {
+        if !self.driver.is_current() {
+            self.driver.set();
+        }
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! [`Reactor::sleep`]: crate::reactor::Reactor::sleep
 
-use std::ffi::c_int;
+use std::ffi::{c_int, c_uint};
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,8 @@ use curl_sys::{CURL_WAIT_POLLIN, CURL_WAIT_POLLOUT, CURL_WAIT_POLLPRI, curl_wait
 
 use super::{Call, Multi, State};
 use crate::debug::trace;
-use crate::error::{Error, Result};
-use crate::reactor::{self, Extra, PollBits};
+use crate::error::{Error, Result, required};
+use crate::reactor::{self, Extra, PollEvents};
 
 /// How a wait ended.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,15 +53,15 @@ impl Extra for curl_waitfd {
         self.fd
     }
 
-    fn wanted(&self) -> PollBits {
-        PollBits {
+    fn wanted(&self) -> PollEvents {
+        PollEvents {
             read: self.events & CURL_WAIT_POLLIN != 0,
             pri: self.events & CURL_WAIT_POLLPRI != 0,
             write: self.events & CURL_WAIT_POLLOUT != 0,
         }
     }
 
-    fn seen(&mut self, bits: PollBits) {
+    fn seen(&mut self, bits: PollEvents) {
         self.revents = (bits.read as libc::c_short * CURL_WAIT_POLLIN)
             | (bits.pri as libc::c_short * CURL_WAIT_POLLPRI)
             | (bits.write as libc::c_short * CURL_WAIT_POLLOUT);
@@ -78,7 +78,13 @@ impl Multi {
     /// libcurl's fdset would skip it. Where the application has its own
     /// socket callback, it is the sockets alone, as libcurl names them,
     /// while all of them are below FD_SETSIZE.
-    pub fn fdset(&self, mut sets: FdSets<'_>) -> Result<c_int> {
+    pub fn fdset(&self, sets: FdSets<'_>, max_fd: Option<&mut c_int>) -> Result<()> {
+        let max_fd = required(max_fd)?;
+        *max_fd = self.name_descriptors(sets)?;
+        Ok(())
+    }
+
+    fn name_descriptors(&self, mut sets: FdSets<'_>) -> Result<c_int> {
         let mut held = self.lock(Call::Fdset)?;
         self.driving_here();
         self.sweep_only_while_running();
@@ -117,16 +123,32 @@ impl Multi {
         Ok(max_fd)
     }
 
-    /// The one descriptor to wait on, for `curl_multi_waitfds` (None while
-    /// no transfer has a socket, as for fdset). Its caller polls it alone:
-    /// no walking from now on.
-    pub fn waitfds(&self) -> Result<Option<c_int>> {
+    /// The one descriptor to wait on, for `curl_multi_waitfds`, into `ufds`
+    /// (none while no transfer has a socket, as for fdset), and how many into
+    /// `count` (which only counting requires). Its caller polls it alone: no
+    /// walking from now on.
+    pub fn waitfds(&self, ufds: Option<&mut [curl_waitfd]>, count: Option<&mut c_uint>) -> Result<()> {
+        let count = match ufds {
+            None => Some(required(count)?),
+            Some(_) => count,
+        };
         let mut held = self.lock(Call::Waitfds)?;
         self.driving_here();
         self.sweep_only_while_running();
         self.stop_walking(&mut held);
         self.use_reactor(&mut held);
-        Ok(self.descriptor(self.has_sockets(&held)))
+        let fd = self.descriptor(self.has_sockets(&held));
+        if let Some(count) = count {
+            *count = fd.is_some() as c_uint;
+        }
+        match (fd, ufds) {
+            (Some(_), Some([])) => Err(Error::OutOfMemory),
+            (Some(fd), Some([first, ..])) => {
+                *first = curl_waitfd { fd, events: CURL_WAIT_POLLIN, revents: 0 };
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether some transfer has a socket to wait on. Right after a walk
@@ -138,7 +160,7 @@ impl Multi {
 
     /// The epoll fd where `named`, with its timer armed to the engine's
     /// deadline: the caller is about to sleep on it. curl_multi_socket_action
-    /// takes it back (mod.rs).
+    /// takes it back (`Multi::socket_action`).
     fn descriptor(&self, named: bool) -> Option<c_int> {
         self.arm_timer();
         named.then(|| self.reactor.fd())

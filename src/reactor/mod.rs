@@ -1,4 +1,4 @@
-//! The reactor: one epoll descriptor that tells everything (design.md, decision 3).
+//! The reactor: one epoll descriptor that tells everything (docs/design.md, decision 3).
 //!
 //! Owns: the epoll fd, a timerfd armed to the engine's next deadline, an
 //! eventfd for a deadline that is already due (arming a timerfd to fire at
@@ -26,7 +26,7 @@ use std::time::Duration;
 use epoll::{Epoll, RawEvents};
 
 use crate::sync::{Mutex, MutexGuard};
-pub use sleep::{Extra, PollBits};
+pub use sleep::{Extra, PollEvents};
 use timer::Timer;
 use waker::Waker;
 
@@ -118,31 +118,11 @@ impl Sockets {
     }
 }
 
-/// How a socket's new interest compares with its last one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// A direction was dropped and none added (`read`: reading among them;
-    /// `gone`: none is left, the socket is no longer watched); the owner of
-    /// the earlier interest.
-    Narrowed {
-        owner: usize,
-        read: bool,
-        gone: bool,
-    },
-    /// Writing dropped and reading added; the owner of the earlier interest.
-    WriteForRead {
-        owner: usize,
-    },
-    /// A new socket, or a direction added (reading may have been dropped).
-    Widened,
-    Same,
-}
-
 /// A socket's interest, and whom the caller said it is for (opaque here).
-#[derive(Debug, Clone, Copy)]
-struct Wished {
-    interest: Interest,
-    owner: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wished {
+    pub interest: Interest,
+    pub owner: usize,
 }
 
 impl Reactor {
@@ -189,9 +169,9 @@ impl Reactor {
     }
 
     /// Watches `fd` for `interest` on behalf of `owner` (a value that
-    /// [`Reactor::resume`] gives back), replacing any earlier interest; how
-    /// the new interest compares with the earlier one.
-    pub fn watch(&self, fd: RawFd, interest: Interest, owner: usize) -> io::Result<Change> {
+    /// [`Reactor::resume`] gives back), replacing any earlier interest,
+    /// which it returns (None for a new socket).
+    pub fn watch(&self, fd: RawFd, interest: Interest, owner: usize) -> io::Result<Option<Wished>> {
         let slot = usize::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
         let mut sockets = self.sockets();
         if sockets.wished.len() <= slot {
@@ -199,34 +179,20 @@ impl Reactor {
         }
         let before = sockets.wished[slot].replace(Wished { interest, owner });
         sockets.count += before.is_none() as usize;
-        let change = match before {
-            None => Change::Widened,
-            Some(b) if interest.write && !b.interest.write => Change::Widened,
-            Some(b) if interest.read && !b.interest.read && b.interest.write => Change::WriteForRead { owner: b.owner },
-            Some(b) if interest.read && !b.interest.read => Change::Widened,
-            Some(b) if b.interest == interest => Change::Same,
-            Some(b) => Change::Narrowed { owner: b.owner, read: b.interest.read && !interest.read, gone: false },
-        };
-        if matches!(change, Change::Widened | Change::WriteForRead { .. }) {
+        let widened =
+            before.is_none_or(|b| (interest.write && !b.interest.write) || (interest.read && !b.interest.read));
+        if widened {
             self.widenings.fetch_add(1, Ordering::Relaxed);
         }
         if !sockets.paused {
             self.register(fd, interest, before.is_some())?;
         }
-        Ok(change)
+        Ok(before)
     }
 
-    /// Stops watching `fd`; how that changed its interest (Same if it was
-    /// not watched). It may already be closed: that is not an error.
-    pub fn unwatch(&self, fd: RawFd) -> Change {
-        self.unwatched(fd).map_or(Change::Same, |w| Change::Narrowed {
-            owner: w.owner,
-            read: w.interest.read,
-            gone: true,
-        })
-    }
-
-    fn unwatched(&self, fd: RawFd) -> Option<Wished> {
+    /// Stops watching `fd`; its interest until now (None if it was not
+    /// watched). It may already be closed: that is not an error.
+    pub fn unwatch(&self, fd: RawFd) -> Option<Wished> {
         let mut sockets = self.sockets();
         let slot = usize::try_from(fd).ok().and_then(|i| sockets.wished.get_mut(i))?;
         let before = slot.take()?;
@@ -462,29 +428,18 @@ mod tests {
     }
 
     #[test]
-    fn a_wish_says_how_it_changed_and_whose_interest_ended() {
+    fn a_wish_gives_back_the_one_it_replaced() {
         let reactor = Reactor::new().unwrap();
         let (a, _b) = UnixStream::pair().unwrap();
         let fd = a.as_raw_fd();
-        let both = Interest { read: true, write: true };
         let read = Interest { read: true, write: false };
         let write = Interest { read: false, write: true };
-        assert_eq!(reactor.watch(fd, read, 1).unwrap(), Change::Widened, "a new socket");
-        assert_eq!(reactor.watch(fd, read, 2).unwrap(), Change::Same);
-        assert_eq!(reactor.watch(fd, both, 2).unwrap(), Change::Widened);
-        assert_eq!(
-            reactor.watch(fd, write, 3).unwrap(),
-            Change::Narrowed { owner: 2, read: true, gone: false },
-            "the earlier owner"
-        );
-        assert_eq!(reactor.watch(fd, read, 3).unwrap(), Change::WriteForRead { owner: 3 }, "writing for reading");
-        assert_eq!(reactor.watch(fd, write, 3).unwrap(), Change::Widened, "reading for writing");
-        assert_eq!(reactor.wishes(), vec![(fd, 3, write)]);
-        assert_eq!(reactor.unwatch(fd), Change::Narrowed { owner: 3, read: false, gone: true });
-        assert_eq!(reactor.unwatch(fd), Change::Same);
+        assert_eq!(reactor.watch(fd, read, 1).unwrap(), None, "a new socket");
+        assert_eq!(reactor.watch(fd, write, 2).unwrap(), Some(Wished { interest: read, owner: 1 }));
+        assert_eq!(reactor.wishes(), vec![(fd, 2, write)]);
+        assert_eq!(reactor.unwatch(fd), Some(Wished { interest: write, owner: 2 }));
+        assert_eq!(reactor.unwatch(fd), None);
         assert!(reactor.wishes().is_empty());
-        assert_eq!(reactor.watch(fd, both, 4).unwrap(), Change::Widened);
-        assert_eq!(reactor.watch(fd, read, 4).unwrap(), Change::Narrowed { owner: 4, read: false, gone: false });
     }
 
     #[test]
@@ -555,16 +510,16 @@ mod tests {
         assert!(!slept.woken, "none left");
     }
 
-    struct Fd(RawFd, PollBits);
+    struct Fd(RawFd, PollEvents);
 
     impl Extra for Fd {
         fn fd(&self) -> RawFd {
             self.0
         }
-        fn wanted(&self) -> PollBits {
-            PollBits { read: true, ..PollBits::default() }
+        fn wanted(&self) -> PollEvents {
+            PollEvents { read: true, ..PollEvents::default() }
         }
-        fn seen(&mut self, bits: PollBits) {
+        fn seen(&mut self, bits: PollEvents) {
             self.1 = bits;
         }
     }
@@ -575,7 +530,7 @@ mod tests {
         let (a, mut b) = UnixStream::pair().unwrap();
         let (c, mut d) = UnixStream::pair().unwrap();
         reactor.watch(c.as_raw_fd(), Interest { read: true, write: false }, 0).unwrap();
-        let mut extra = [Fd(a.as_raw_fd(), PollBits::default())];
+        let mut extra = [Fd(a.as_raw_fd(), PollEvents::default())];
         let slept = reactor.sleep(&mut extra, Duration::from_millis(1), false).unwrap();
         assert_eq!((slept.extra, slept.sockets, slept.deadline), (0, 0, false));
         std::io::Write::write_all(&mut b, b"x").unwrap();

@@ -19,21 +19,21 @@ use super::{Event, Events, Reactor};
 
 /// poll(2) bits of a caller's descriptor, wanted or seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct PollBits {
+pub struct PollEvents {
     pub read: bool,
     pub pri: bool,
     pub write: bool,
 }
 
-impl PollBits {
+impl PollEvents {
     fn events(self) -> libc::c_short {
         (self.read as libc::c_short * libc::POLLIN)
             | (self.pri as libc::c_short * libc::POLLPRI)
             | (self.write as libc::c_short * libc::POLLOUT)
     }
 
-    fn from_revents(revents: libc::c_short) -> PollBits {
-        PollBits {
+    fn from_revents(revents: libc::c_short) -> PollEvents {
+        PollEvents {
             read: revents & libc::POLLIN != 0,
             pri: revents & libc::POLLPRI != 0,
             write: revents & libc::POLLOUT != 0,
@@ -48,9 +48,9 @@ impl PollBits {
 /// A descriptor of the caller's to sleep on too.
 pub trait Extra {
     fn fd(&self) -> RawFd;
-    fn wanted(&self) -> PollBits;
+    fn wanted(&self) -> PollEvents;
     /// What poll saw on it (all false when nothing).
-    fn seen(&mut self, bits: PollBits);
+    fn seen(&mut self, bits: PollEvents);
 }
 
 /// How one sleep ended.
@@ -111,7 +111,7 @@ impl Reactor {
             return if err.kind() == io::ErrorKind::Interrupted { Ok(Slept::default()) } else { Err(err) };
         }
         for (e, p) in extra.iter_mut().zip(&fds[skip..]) {
-            let bits = PollBits::from_revents(p.revents);
+            let bits = PollEvents::from_revents(p.revents);
             slept.extra += bits.any() as usize;
             e.seen(bits);
         }

@@ -30,8 +30,7 @@ struct Transfer {
     generation: u64,
     done: bool,
     queued: bool,
-    /// libcurl stopped waiting on its socket while it runs (the socket sink
-    /// in mod.rs infers it from the wishes).
+    /// libcurl stopped waiting on its socket while it runs (pause.rs).
     parked: bool,
     /// The application paused it with curl_easy_pause and has not unpaused it.
     paused: bool,
