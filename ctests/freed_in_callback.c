@@ -67,7 +67,7 @@ int main(void)
   int messages, victim_done, kept;
 
   harness_init();
-  kept = curl_version_info(CURLVERSION_NOW)->version_num >= 0x081600;
+  kept = libcurl_call_guards();
   m = curl_multi_init();
   CHECK(m != NULL);
 

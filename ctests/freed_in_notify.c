@@ -37,7 +37,7 @@ int main(void)
 
   harness_init();
   notify_enable = (notify_fn)need_symbol("curl_multi_notify_enable");
-  kept = curl_version_info(CURLVERSION_NOW)->version_num >= 0x081600;
+  kept = libcurl_call_guards();
   m = curl_multi_init();
   CHECK(m != NULL);
   MOK(curl_multi_setopt(m, CURLMOPT_NOTIFYFUNCTION, on_notify));

@@ -168,7 +168,7 @@ proptest! {
     fn curlmux_answers_as_stock_libcurl(ops in proptest::collection::vec(op(), 1..30)) {
         let script = format!("init 0\ninit 1\n{}\ndrain 0\ndrain 1\ndrain 2\n", ops.join("\n"));
         for d in &setup().drivers {
-            if d.libcurl.before(7, 70) && removes_from_another_multi(&ops) {
+            if !d.libcurl.has(&common::versions::CHECKS_REMOVE_OWNER) && removes_from_another_multi(&ops) {
                 continue;
             }
             let (stock, curlmux) = std::thread::scope(|scope| {

@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "versions.h"
+
 #define CHECK(cond)                                                            \
   do {                                                                         \
     if(!(cond)) {                                                              \

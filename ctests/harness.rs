@@ -28,6 +28,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use common::versions::{self, Fact};
 use common::{Libcurl, Server, describe};
 
 const RUN_LIMIT: Duration = Duration::from_secs(240);
@@ -44,24 +45,45 @@ const HTTP3: [&str; 2] = ["8.22.0", "8.23.0"];
 /// (7.82's callback rules, 8.15's cleanup, 8.22's call guards), or as the
 /// earlier one that got it right, and that libcurl cannot be the oracle: its
 /// stock run must fail or print something else (so the entry goes stale,
-/// and fails, once they agree). Test, libcurl, why.
-const NO_ORACLE: [(&str, &str, &str); 13] = [
-    ("misuse", "7.61.1", "a write callback may remove its own easy and clean up the multi; then 7.61 crashes"),
-    ("wakeup_through_perform", "8.21.0", "8.21's perform takes a pending wakeup (curl #22272, fixed in 8.22)"),
-    ("callback_misuse", "7.61.1", "timer and write callbacks may perform, wait and clean up: 7.61 re-enters itself"),
-    ("freed_mid_response", "7.88.1", FREED_MID_RESPONSE),
-    ("freed_mid_response", "7.88.1-gnutls", FREED_MID_RESPONSE),
-    ("freed_mid_response", "8.12.1", FREED_MID_RESPONSE),
-    ("freed_in_callback", "7.61.1", FREED_IN_CALLBACK),
-    ("freed_in_callback", "7.88.1", FREED_IN_CALLBACK),
-    ("freed_in_callback", "7.88.1-gnutls", FREED_IN_CALLBACK),
-    ("freed_in_callback", "8.12.1", FREED_IN_CALLBACK),
-    ("freed_in_callback", "8.16.0", FREED_IN_CALLBACK),
-    ("freed_in_callback", "8.19.0", FREED_IN_CALLBACK),
-    ("freed_in_callback", "8.21.0", FREED_IN_CALLBACK),
+/// and fails, once they agree). Test, on the libcurls where a fact of
+/// src/versions.rs holds (true) or does not (false), why.
+const NO_ORACLE: [(&str, &Fact, bool, &str); 5] = [
+    (
+        "misuse",
+        &versions::GUARDS_CALLBACKS,
+        false,
+        "a write callback may remove its own easy and clean up the multi, and then libcurl crashes",
+    ),
+    (
+        "callback_misuse",
+        &versions::GUARDS_CALLBACKS,
+        false,
+        "timer and write callbacks may perform, wait and clean up: libcurl re-enters itself",
+    ),
+    (
+        "wakeup_through_perform",
+        &versions::PERFORM_TAKES_WAKEUPS,
+        true,
+        "perform takes a pending wakeup (curl #22272, fixed in 8.22)",
+    ),
+    (
+        "freed_mid_response",
+        &versions::FREED_RESPONSE_TO_NEXT,
+        true,
+        "the freed easy's response goes to the next transfer (curl 66d35ee5d4)",
+    ),
+    (
+        "freed_in_callback",
+        &versions::CALL_GUARDS,
+        false,
+        "an easy freed inside a callback is freed while libcurl drives it: a crash, a failed perform or a transfer never finished",
+    ),
 ];
-const FREED_IN_CALLBACK: &str = "before 8.22 an easy freed inside a callback is freed while libcurl drives it: a crash, a failed perform or a transfer never finished";
-const FREED_MID_RESPONSE: &str = "7.75 to 8.14 hand the freed easy's response to the next transfer (curl 66d35ee5d4)";
+
+/// Whether `name` has no stock oracle on `libcurl`, and why.
+fn no_oracle(name: &str, libcurl: &Libcurl) -> Option<&'static str> {
+    NO_ORACLE.iter().find(|(t, fact, holds, _)| *t == name && libcurl.has(fact) == *holds).map(|entry| entry.3)
+}
 
 struct Setup {
     /// target/<profile>/, where libcurlmux.so is.
@@ -227,7 +249,7 @@ fn ctest_on(name: &str, bins: &Programs, policy: &Stock, libcurl: &Libcurl) -> R
     let comparable = |o: &Output| -> String {
         text(o).lines().filter(|l| libcurl.has_newer || !l.starts_with("newer: ")).map(|l| format!("{l}\n")).collect()
     };
-    if let Some((_, _, why)) = NO_ORACLE.iter().find(|(t, l, _)| *t == name && *l == libcurl.label) {
+    if let Some(why) = no_oracle(name, libcurl) {
         return if stock.status.success() && text(&stock) == comparable(&linked) {
             Err(format!(
                 "FAILED {name} on libcurl {}: stock now agrees with curlmux ({why}): drop it from NO_ORACLE",
@@ -380,13 +402,13 @@ ctests!(
 /// busy_then_crowd does what it is there for under curlmux: each loop is
 /// driven by libcurl's walk while the window is busy, and by socket_action
 /// again when the crowd arrives (CURLMUX_DEBUG traces each switch) — except
-/// where the walk is not allowed (`LibCurl::can_walk`): 7.61 has no
-/// curl_multi_poll to wait in, and 8.10 to 8.12's waits break the socket
-/// bookkeeping socket_action needs afterwards.
+/// where the walk is not allowed (`LibCurl::can_walk`): without
+/// curl_multi_poll to wait in (7.61), and where libcurl's waits break the
+/// socket bookkeeping socket_action needs afterwards (8.10 to 8.12).
 #[test]
 fn walk_engages_and_leaves_where_libcurl_allows() {
-    for libcurl in libcurls(Some(&["7.61.1", "7.88.1", "8.12.1", "8.23.0"])) {
-        let walks = !["7.61.1", "8.12.1"].contains(&libcurl.label.as_str());
+    for libcurl in libcurls(Some(&SUBSET)) {
+        let walks = libcurl.has_newer && !libcurl.has(&versions::MISREADS_LAST_POLL);
         let bin = cc("busy_then_crowd", "traced", &libcurl.link, true);
         let mut cmd = Command::new(&bin);
         test_env(&mut cmd, libcurl, true);

@@ -77,13 +77,13 @@ int main(void)
        opens one to three connections for the 40 streams here, and more when
        driven by socket_action (as curlmux drives it): only that all 40
        finish over h2 is 7.61's fact. */
-    if(curl_version_info(CURLVERSION_NOW)->version_num < 0x073e00)
+    if(!libcurl_pipewait_waits())
       LOOP_PRINTF(l, "%s: https/h2 streams done: %d\n", loop_names[l], conns >= 1 ? ok : -1);
     else
       LOOP_PRINTF(l, "%s: https/h2 connections for %d streams: %d\n", loop_names[l], N, conns);
     LOOP_PRINTF(l, "%s: h2c transfers done: %d\n", loop_names[l],
                 connections(HTTP2C, 0, (enum loop)l, 0) == N ? N : -1);
-    if(curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000)
+    if(libcurl_h2c_multiplexes())
       LOOP_PRINTF(l, "%s: h2c connections for %d streams: %d\n", loop_names[l], N,
                   connections(HTTP2C, 0, (enum loop)l, 1));
     else

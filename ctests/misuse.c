@@ -61,9 +61,9 @@ int main(void)
      checking it, and crashes, in socket_action before 8.22 (its call
      guards) and in assign before 8.11; curlmux answers CURLM_BAD_HANDLE on
      every libcurl, as the later ones do. */
-  if(curlmux_symbol("curlmux_version") || curl_version_info(CURLVERSION_NOW)->version_num >= 0x081600)
+  if(curlmux_symbol("curlmux_version") || libcurl_call_guards())
     CHECK_EQ(curl_multi_socket_action(NULL, CURL_SOCKET_TIMEOUT, 0, &running), CURLM_BAD_HANDLE);
-  if(curlmux_symbol("curlmux_version") || curl_version_info(CURLVERSION_NOW)->version_num >= 0x080b00)
+  if(curlmux_symbol("curlmux_version") || libcurl_assign_checks_handle())
     CHECK_EQ(curl_multi_assign(NULL, 3, NULL), CURLM_BAD_HANDLE);
   {
     static long fake[512];

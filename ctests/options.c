@@ -85,7 +85,7 @@ int main(void)
   CURLMcode rc = -1;
   long connects;
   /* 8.16 to 8.19 have CLEAR_CONNS at bit 0, where 8.20 put CLEAR_ALL. */
-  long clear_conns = curl_version_info(CURLVERSION_NOW)->version_num < 0x081400 ? 1L : CURLMNWC_CLEAR_CONNS;
+  long clear_conns = libcurl_network_changed_bits() ? CURLMNWC_CLEAR_CONNS : 1L;
   harness_init();
   connects = between(CURLMOPT_NETWORK_CHANGED, clear_conns, &rc);
   printf("NETWORK_CHANGED CLEAR_CONNS: %d, next transfer's new connections: %ld\n", rc, connects);

@@ -76,7 +76,7 @@ int main(void)
      documentation still says wakeups do not touch it. Before, it sleeps and
      leaves the wakeup to the next poll. First with a descriptor of the
      caller's that never gets ready, on a multi without transfers. */
-  takes = curl_version_info(CURLVERSION_NOW)->version_num >= 0x081400;
+  takes = libcurl_wait_takes_wakeups();
   CHECK_EQ(pipe(pipefd), 0);
   never.fd = pipefd[0];
   never.events = CURL_WAIT_POLLIN;

@@ -70,7 +70,7 @@ int main(void)
     e = new_transfer_p(HTTP2C, &main_body, "/unused");
     snprintf(url, sizeof(url), "%s/push/%d/1000", env_or_die("CURLMUX_TEST_PUSH_URL"), PUSHES);
     curl_easy_setopt(e, CURLOPT_URL, url);
-    if(curl_version_info(CURLVERSION_NOW)->version_num < 0x081600)
+    if(!libcurl_delivers_pushes())
       curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
     MOK(curl_multi_add_handle(m, e));
     run_loop((enum loop)l, m, on_done, 1);
@@ -87,7 +87,7 @@ int main(void)
     MOK(curl_multi_cleanup(m));
     if(l == LOOP_EVENTS)
       events_done();
-    if(curl_version_info(CURLVERSION_NOW)->version_num >= 0x081600) {
+    if(libcurl_delivers_pushes()) {
       LOOP_PRINTF(l, "%s: pushed %d, messages %d, results", loop_names[l], npushed, messages);
       for(i = 0; i < messages; i++)
         printf(" %d", results[i]);

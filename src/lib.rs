@@ -23,7 +23,8 @@
 //!   of epoll.
 //! - `addr`: the cheap hasher for maps keyed by handle addresses; `fork`:
 //!   which process a Multi was made in; `sync`: the locks, and what
-//!   valgrind's race detectors are told of them.
+//!   valgrind's race detectors are told of them; [`versions`]: what each
+//!   libcurl does differently, the one table the engine and the tests ask.
 
 #![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
@@ -38,3 +39,4 @@ mod panic;
 mod reactor;
 mod registry;
 mod sync;
+pub mod versions;

@@ -4,6 +4,10 @@
 
 #![allow(dead_code)] // each test crate uses its own part
 
+/// What each libcurl does differently: the table the library itself asks.
+#[path = "../../src/versions.rs"]
+pub mod versions;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -70,6 +74,8 @@ pub fn libcurl_matrix() -> PathBuf {
 pub struct Libcurl {
     /// Its version, with a suffix for a second flavour ("7.88.1-gnutls").
     pub label: String,
+    /// Its version number, as `curl_version_info()->version_num` gives it.
+    pub version: u32,
     /// libcurl.so.4 and its sibling libraries: first on LD_LIBRARY_PATH.
     pub lib: PathBuf,
     /// How a test program links against it.
@@ -86,13 +92,9 @@ pub fn flavour(link: &str) -> String {
 
 impl Libcurl {
     /// Its version's numbers, then the flavour's (u32::MAX, sorting last).
-    fn version(&self) -> Vec<u32> {
-        self.label.split(['.', '-']).map(|n| n.parse().unwrap_or(u32::MAX)).collect()
-    }
-
-    /// Whether its version is older than `major.minor`.
-    pub fn before(&self, major: u32, minor: u32) -> bool {
-        self.version()[..] < [major, minor][..]
+    /// Whether a fact of src/versions.rs holds for it.
+    pub fn has(&self, fact: &versions::Fact) -> bool {
+        fact.holds(self.version)
     }
 }
 
@@ -123,10 +125,11 @@ pub fn matrix() -> Vec<Libcurl> {
                 return None;
             }
             let has_newer = defines(&dir.join("lib/libcurl.so.4"), &["curl_multi_poll", "curl_multi_wakeup"]);
-            Some(Libcurl { label, lib: dir.join("lib"), link, has_newer })
+            let version = versions::parse(&label)?;
+            Some(Libcurl { label, version, lib: dir.join("lib"), link, has_newer })
         })
         .collect();
-    matrix.sort_by_key(Libcurl::version);
+    matrix.sort_by_key(|l| (l.version, l.label.clone()));
     assert!(!matrix.is_empty(), "no libcurl of the matrix in {} matches CURLMUX_TEST_LIBCURL", root.display());
     matrix
 }

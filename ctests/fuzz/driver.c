@@ -125,7 +125,7 @@ int main(void)
     }
     else if(!strcmp(op, "socket")) {
       /* Before 8.22 libcurl reads a NULL multi here before checking it. */
-      if(!m && curl_version_info(CURLVERSION_NOW)->version_num < 0x081600) {
+      if(!m && !libcurl_call_guards()) {
         printf("socket %d -> not on NULL before libcurl 8.22\n", k);
         continue;
       }

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use curl_sys::{CURL, CURLM, CURLMcode, CURLMoption, CURLMsg, curl_socket_t, curl_waitfd};
 
 use crate::debug::trace;
+use crate::versions;
 
 /// Typed entry points of the bound libcurl, one per `curl_multi_*` curlmux
 /// forwards, and what that libcurl can do: the one table of per-version facts
@@ -75,86 +76,17 @@ impl LibCurl {
         &self.description
     }
 
-    /// Whether the engine may hand driving to libcurl's own walk. The walk
-    /// waits in curl_multi_poll (7.66). 8.10 to 8.12's fdset, waitfds, wait
-    /// and poll overwrite the record of each transfer's sockets that
-    /// socket_action relies on (`last_poll`, gone with the event rework of
-    /// 8.13, curl commit cfc657a48d): after a walk there, libcurl's socket
-    /// hash misses transfers that share a connection, and they stall.
+    /// Whether a fact of src/versions.rs holds for this libcurl.
+    pub fn has(&self, fact: &versions::Fact) -> bool {
+        fact.holds(self.version_num)
+    }
+
+    /// Whether the engine may hand driving to libcurl's own walk: it waits
+    /// in curl_multi_poll (7.66), and after a walk on 8.10 to 8.12 libcurl's
+    /// socket hash misses transfers that share a connection, and they stall
+    /// (versions::MISREADS_LAST_POLL).
     pub fn can_walk(&self) -> bool {
-        self.optional.multi_poll.is_some() && !(0x080a00..0x080d00).contains(&self.version_num)
-    }
-
-    /// A transfer's TIMEOUT or CONNECTTIMEOUT timer may fire before libcurl
-    /// itself counts the time as up, and is then gone (fixed in 7.64).
-    pub fn may_lose_timeouts(&self) -> bool {
-        self.version_num < 0x074000
-    }
-
-    /// Running a transfer for one timer, libcurl drops its other timers due
-    /// within the next millisecond as passed (whole milliseconds, fixed in
-    /// 8.4, curl 579f09343d), while the transfer still has time left: one
-    /// with no socket event coming (a server that never answers, on a
-    /// reused connection) then has nothing left to run it.
-    pub fn drops_near_timers(&self) -> bool {
-        self.version_num < 0x080400
-    }
-
-    /// libcurl's walk (`curl_multi_perform`, and so `curl_multi_socket_all`)
-    /// drops timers that come due while it walks. It runs every transfer with
-    /// one `now` that moves on whenever a transfer starts, leaves the pending
-    /// queue or follows a redirect, then discards every timer due by that
-    /// `now`, also one set during the walk for a transfer it already ran.
-    /// Before 8.15 a wake-up is such a timer (since, a "dirty" mark): a DoH
-    /// parent whose probes answered later in the walk waits for its own
-    /// timeout. 7.73 (curl a2c85bb8e4) to 8.17; 8.18 discards only what was
-    /// due when the walk began (2de22a00c7).
-    pub fn walk_drops_wakeups(&self) -> bool {
-        (0x074900..0x081200).contains(&self.version_num)
-    }
-
-    /// Whether a paused transfer may go unseen in its socket wishes: 8.10 to
-    /// 8.12 (the same `last_poll` record as for `can_walk`) keep a transfer
-    /// paused by its read callback wished writable, and report a receive
-    /// pause only some of the time (ctests/pause_progress.c on 8.12.1).
-    /// There every transfer that changed a wish is parked until it
-    /// finishes: perform walks while transfers run, as stock's does.
-    pub fn hides_pauses(&self) -> bool {
-        (0x080a00..0x080d00).contains(&self.version_num)
-    }
-
-    /// `curl_multi_wait` refuses a negative timeout (7.69; before, it waits
-    /// without limit but libcurl's own timeout).
-    pub fn wait_refuses_negative_timeout(&self) -> bool {
-        self.version_num >= 0x074500
-    }
-
-    /// `curl_multi_wait` takes a pending `curl_multi_wakeup` (it returns at
-    /// once, the wakeup spent) whenever it has anything to wait on, and a
-    /// transfer alive is then something (8.20, curl 9bc8b078eb and
-    /// dc9a03e855; the documentation still says wakeups do not touch it).
-    pub fn wait_takes_wakeups(&self) -> bool {
-        self.version_num >= 0x081400
-    }
-
-    /// `curl_easy_cleanup` does nothing to an easy whose multi is inside a
-    /// call, a callback of its included: the transfer runs on (8.22's call
-    /// guards, curl dfc01ea2a3). Before, the easy is freed there.
-    pub fn keeps_easies_freed_in_callbacks(&self) -> bool {
-        self.version_num >= 0x081600
-    }
-
-    /// libcurl refuses API calls from inside every callback itself: the
-    /// socket and timer callbacks are guarded since 7.82.
-    pub fn guards_callbacks(&self) -> bool {
-        self.version_num >= 0x075200
-    }
-
-    /// `curl_multi_remove_handle` refuses an easy attached to another multi
-    /// (7.70; before, it answers OK and unlinks the easy from the wrong
-    /// multi's list, so curlmux must not pass such an easy on).
-    pub fn remove_checks_owner(&self) -> bool {
-        self.version_num >= 0x074600
+        self.optional.multi_poll.is_some() && !self.has(&versions::MISREADS_LAST_POLL)
     }
 
     /// The multi functions this libcurl lacks, which curlmux provides itself.

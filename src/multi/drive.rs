@@ -16,6 +16,7 @@ use crate::debug::trace;
 use crate::engine::{CURLMNOTIFY_EASY_DONE, CURLMNOTIFY_INFO_READ, SocketEvents};
 use crate::error::{Error, Result};
 use crate::reactor::{self, Event, Ready};
+use crate::versions;
 
 /// Rounds of "drain readiness, act, run timers" one perform may do while
 /// each round may have made more work ready at once; enough for connect →
@@ -60,7 +61,7 @@ impl Multi {
     /// run: a transfer whose wake-up was dropped waits for that at most, not
     /// for its own timeout.
     pub(super) fn run_every_transfer(&self) -> Result<()> {
-        if !self.engine.lib().walk_drops_wakeups() {
+        if !self.engine.lib().has(&versions::WALK_DROPS_WAKEUPS) {
             return self.engine.run_all();
         }
         // A transfer started there may add DoH probes, due at once in turn.
@@ -241,7 +242,7 @@ impl Multi {
             }
         }
         state.walk.saw(seen, self.books().attached());
-        if self.engine.lib().drops_near_timers() && self.books().running() > 0 {
+        if self.engine.lib().has(&versions::DROPS_NEAR_TIMERS) && self.books().running() > 0 {
             self.deadline.check_within(SWEEP_EVERY);
         }
         outcome
@@ -271,7 +272,7 @@ impl Multi {
             return outcome;
         }
         let outcome = self.engine.timeout_expired();
-        if self.engine.lib().may_lose_timeouts() && self.books().running() > 0 {
+        if self.engine.lib().has(&versions::LOSES_TIMEOUTS) && self.books().running() > 0 {
             self.deadline.check_within(CHECK_TIMEOUTS_WITHIN);
         }
         outcome

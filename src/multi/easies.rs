@@ -11,6 +11,7 @@ use curl_sys::CURL;
 use super::deferred::Deferred;
 use super::{Multi, State};
 use crate::debug::trace;
+use crate::versions;
 
 impl Multi {
     /// `easy` is about to be freed (curl_easy_cleanup): if it is attached
@@ -32,7 +33,7 @@ impl Multi {
         if self.inherited() || !self.books().contains(easy) {
             return false;
         }
-        let keeps = self.engine.lib().keeps_easies_freed_in_callbacks();
+        let keeps = self.engine.lib().has(&versions::CALL_GUARDS);
         if self.notifying.is_current() && keeps {
             return may_hold;
         }

@@ -15,6 +15,7 @@ use super::{Multi, State};
 use crate::debug::trace;
 use crate::error::{Error, Result};
 use crate::sync::MutexGuard;
+use crate::versions;
 
 /// The API functions, as the guard distinguishes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +206,7 @@ impl Multi {
     pub(super) fn in_callback(&self, call: Call) -> InCallback {
         let lib = self.engine.lib();
         let bound = Bound {
-            guards_callbacks: lib.guards_callbacks(),
+            guards_callbacks: lib.has(&versions::GUARDS_CALLBACKS),
             counts: lib.optional.multi_get_offt.is_some(),
             lists: lib.optional.multi_get_handles.is_some(),
         };

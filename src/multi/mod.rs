@@ -81,6 +81,7 @@ use crate::engine::{
 use crate::error::{Error, Result, required};
 use crate::reactor::{Events, Reactor};
 use crate::sync::{self, Mutex, MutexGuard};
+use crate::versions;
 use app::AppCallbacks;
 pub use app::AppPointer;
 use books::Books;
@@ -280,7 +281,9 @@ impl Multi {
         match self.enter(Call::RemoveHandle)? {
             // Before 7.70 libcurl would unlink an easy of another multi from
             // this one's list; it answers OK, and so does curlmux, untouched.
-            Entered::Locked(_) if !self.engine.lib().remove_checks_owner() && !self.books().contains(easy) => {
+            Entered::Locked(_)
+                if !self.engine.lib().has(&versions::CHECKS_REMOVE_OWNER) && !self.books().contains(easy) =>
+            {
                 return Ok(());
             }
             Entered::Locked(held) => {

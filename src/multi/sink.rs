@@ -16,6 +16,7 @@ use super::{Multi, pause};
 use crate::debug::trace;
 use crate::engine::{CURL_PUSH_OK, EngineSink, SocketWish};
 use crate::reactor::Interest;
+use crate::versions;
 
 /// The engine's wishes go to the reactor (so perform, wait and fdset work)
 /// and, when the application set its own callbacks, to the application too.
@@ -34,7 +35,9 @@ impl EngineSink for Multi {
         };
         match before {
             Ok(before) => {
-                if let Some(verdict) = pause::verdict(before, now, easy as usize, self.engine.lib().hides_pauses()) {
+                if let Some(verdict) =
+                    pause::verdict(before, now, easy as usize, self.engine.lib().has(&versions::MISREADS_LAST_POLL))
+                {
                     self.judge(verdict);
                 }
             }

@@ -18,6 +18,7 @@ use super::{Call, Multi, State};
 use crate::debug::trace;
 use crate::error::{Error, Result, required};
 use crate::reactor::{self, Extra, PollEvents};
+use crate::versions;
 
 /// How a wait ended.
 #[derive(Debug, Clone, Copy, Default)]
@@ -190,12 +191,14 @@ impl Multi {
         let timeout = match u64::try_from(timeout_ms) {
             Ok(ms) => Duration::from_millis(ms),
             // libcurl before 7.69 waits without a limit of its own.
-            Err(_) if kind == WaitKind::Wait && !self.engine.lib().wait_refuses_negative_timeout() => Duration::MAX,
+            Err(_) if kind == WaitKind::Wait && !self.engine.lib().has(&versions::REFUSES_NEGATIVE_WAIT) => {
+                Duration::MAX
+            }
             Err(_) => return Err(Error::BadFunctionArgument),
         };
         // From 8.20 libcurl's wait listens for wakeups beside anything else
         // it waits on, and a transfer alive is something.
-        let takes = self.engine.lib().wait_takes_wakeups();
+        let takes = self.engine.lib().has(&versions::WAIT_TAKES_WAKEUPS);
         let alive = takes && self.books().running() > 0;
         let wakeups = match kind {
             WaitKind::Poll => true,
